@@ -1,0 +1,34 @@
+"""cxsim: an agent-based simulator of customer-experience management adoption.
+
+The public API, for notebooks and scripts::
+
+    import cxsim
+    sc = cxsim.load_scenario("reference", overrides={"committee.enabled": True})
+    res = cxsim.simulate(sc, replications=1000, seed=1)
+    res.replications["success"].mean()
+    model = cxsim.CXModel(sc, seed=1)   # one replication, step by step
+"""
+
+from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
+from .model import CXModel, Decision
+from .agents import Department, Executive
+from .scenario import Scenario, load_scenario
+from .simulate import SimulationResult, simulate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CXModel",
+    "CXSimError",
+    "Decision",
+    "Department",
+    "Executive",
+    "ExperimentError",
+    "ResultsError",
+    "Scenario",
+    "ScenarioError",
+    "SimulationResult",
+    "load_scenario",
+    "simulate",
+    "__version__",
+]

@@ -1,0 +1,154 @@
+"""The command line: parse, call the library, turn user errors into one line and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import CXSimError
+
+EPILOG_RUN = """
+\b
+Examples:
+  cxsim run reference --reps 1000 --out results/reference
+  cxsim run governance/budget-sponsor-committee --reps 500 --seed 7 --out results/best
+  cxsim run scenarios/reference.toml --set committee.enabled=true --set committee.cadence_weeks=2 --out results/biweekly
+
+\b
+Writes into DIR (never over existing results unless --force):
+  manifest.json         the scenario as resolved, seed, package versions, summary
+  timeseries.parquet    one row per replication and week: adoption, buy-in, ...
+  replications.parquet  one row per replication: final_adoption, weeks_to_50,
+                        weeks_to_80, success, owner_departures, ...
+  adoption.png          median adoption with 50% and 90% bands
+"""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="cxsim")
+def cli():
+    """cxsim: simulate how customer-experience management takes hold (or not) inside a company.
+
+    \b
+    Executives carry true and expressed buy-in, jealousy, trust and understanding;
+    departments carry readiness, CX skill, silo pull and adoption. Governance levers:
+    the owner's mandate (advisory or budget-holding), CEO sponsorship, a CX committee.
+    One tick is one week. Scenarios are TOML files (see `cxsim scenarios`); every
+    parameter is documented by `cxsim params`.
+    """
+
+
+def _progress(total: int, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    disable = quiet or not sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="wk", disable=disable, leave=False, dynamic_ncols=True)
+
+
+@cli.command(epilog=EPILOG_RUN)
+@click.argument("scenario")
+@click.option("--reps", "-n", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Replications to run.")
+@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed; replication k always uses the k-th stream spawned from it.")
+@click.option("--ticks", "-t", default=None, type=click.IntRange(min=1),
+              help="Weeks to simulate [default: the scenario's run.ticks, 156].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a parameter by dotted key, e.g. committee.cadence_weeks=2 or "
+                   "executives.cfo.jealousy=0.6. Repeatable.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output directory [default: results/runs/<scenario>-seed<S>].")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
+    """Run SCENARIO (a .toml file or a shipped name like `reference`) and write its results."""
+    from .provenance import now_iso
+    from .runio import check_output_dir, write_run
+    from .scenario import load_scenario
+    from .simulate import simulate
+
+    started = now_iso()
+    sc = load_scenario(scenario, list(overrides))
+    ticks = sc.ticks if ticks is None else ticks
+    out = out or Path("results") / "runs" / f"{sc.name.replace('/', '_')}-seed{seed}"
+    check_output_dir(out, force)
+    batch = 2000
+    with _progress(ticks * -(-reps // batch), quiet, sc.name) as bar:
+        result = simulate(sc, replications=reps, seed=seed, ticks=ticks, batch_size=batch, _progress=bar.update)
+    path = write_run(result, out, reps, ticks, started, force=force)
+    rp = result.replications
+    w50 = rp["weeks_to_50"].dropna()
+    click.echo(f"{sc.name}: {reps} replications x {ticks} weeks, seed {seed}")
+    click.echo(f"  success (final adoption >= {sc['run.success_threshold']:.0%}): {rp['success'].mean():.1%}")
+    click.echo(f"  final adoption: mean {rp['final_adoption'].mean():.1%}, "
+               f"median {rp['final_adoption'].median():.1%}")
+    click.echo(f"  reached 50%: {len(w50) / len(rp):.1%}" + (f" (median week {w50.median():.0f})" if len(w50) else ""))
+    click.echo(f"  first owner left by the horizon: {(rp['owner_departures'] > 0).mean():.1%}")
+    click.echo(f"wrote {path}/ (manifest.json, timeseries.parquet, replications.parquet, adoption.png)")
+
+
+@cli.command()
+def scenarios():
+    """List the shipped scenarios, one line each."""
+    from .scenario import SCENARIO_DIR, load_scenario, shipped_scenarios
+
+    names = shipped_scenarios()
+    width = max((len(n) for n in names), default=10)
+    for name in names:
+        sc = load_scenario(SCENARIO_DIR / f"{name}.toml")
+        click.echo(f"{name:<{width}}  {sc.description}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Overrides to check too.")
+def validate(files, overrides):
+    """Check scenario FILES without running them (exit 2 on the first problem)."""
+    from .scenario import load_scenario
+
+    for f in files:
+        sc = load_scenario(f, list(overrides))
+        click.echo(f"{sc.path}: ok ({len(sc.executives)} executives, {len(sc.departments)} departments, "
+                   f"{sum(int(d['headcount']) for d in sc.departments)} employees, {len(sc.stages)} journey stages)")
+
+
+@cli.command()
+@click.argument("section", required=False)
+def params(section):
+    """List every parameter with its default, unit and meaning (optionally one SECTION)."""
+    from .params import PARAMS, SECTIONS
+
+    if section and section not in SECTIONS:
+        raise CXSimError(f"params: unknown section {section!r}; sections: {', '.join(SECTIONS)}")
+    current = None
+    for key, p in PARAMS.items():
+        sec = key.split(".")[0]
+        if section and sec != section:
+            continue
+        if sec != current:
+            click.echo(f"\n[{sec}]")
+            current = sec
+        default = "true" if p.default is True else "false" if p.default is False else repr(p.default)
+        click.echo(f"  {key.split('.', 1)[1]:<32} = {default:<12} {p.unit:<22} {p.allowed()}")
+        click.echo(f"      {p.doc}")
+
+
+def main(argv=None) -> None:
+    """Entry point: user errors print one line and exit 2; no traceback."""
+    try:
+        cli.main(args=argv, prog_name="cxsim", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CXSimError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    sys.exit(0)

@@ -1,0 +1,57 @@
+"""Every error a user can cause, under one base class.
+
+The CLI turns any :class:`CXSimError` into one line on stderr and exit code 2; anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "CXSimError",
+    "ScenarioError",
+    "ExperimentError",
+    "ResultsError",
+]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class CXSimError(Exception):
+    """Base class of errors caused by user input; the message is one line."""
+
+    exit_code = 2
+
+
+class ScenarioError(CXSimError):
+    """A scenario file (or an override) is invalid.
+
+    Args:
+        file: the file the bad value came from ("--set" for command-line overrides).
+        key: dotted key path of the bad value (may be empty for whole-file problems).
+        problem: what is wrong and what is allowed.
+        value: the offending value, shown when given.
+    """
+
+    _NO_VALUE = object()
+
+    def __init__(self, file: str, key: str, problem: str, value: Any = _NO_VALUE):
+        self.file, self.key, self.problem = str(file), key, problem
+        self.value = None if value is self._NO_VALUE else value
+        where = f"{self.file}: {key}" if key else self.file
+        shown = "" if value is self._NO_VALUE else f" = {_show(value)}"
+        super().__init__(f"{where}{shown}: {problem}")
+
+
+class ExperimentError(ScenarioError):
+    """An experiment file is invalid (same one-line shape as scenario errors)."""
+
+
+class ResultsError(CXSimError):
+    """A results directory is missing, incomplete, or would be overwritten."""
