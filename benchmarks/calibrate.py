@@ -37,16 +37,19 @@ FREE = {
     "adoption.p": (0.001, 0.005),
     "adoption.reversion": (0.03, 0.15),
     "adoption.support_threshold": (0.35, 0.6),
-    "mandate.training_rate": (0.002, 0.012),
-    "mandate.staff_rate": (0.002, 0.01),
-    "mandate.targets_rate": (0.002, 0.012),
-    "sponsorship.coownership_rate": (0.004, 0.03),
-    "sponsorship.passive_strength": (0.15, 0.5),
-    "committee.convergence": (0.05, 0.3),
-    "committee.familiarity": (0.03, 0.15),
+    "mandate.training_rate": (0.001, 0.012),
+    "mandate.staff_rate": (0.001, 0.01),
+    "mandate.targets_rate": (0.001, 0.012),
+    "sponsorship.coownership_rate": (0.002, 0.03),
+    "sponsorship.passive_strength": (0.15, 0.8),
+    "sponsorship.owner_protection": (0.3, 0.9),
+    "committee.convergence": (0.02, 0.3),
+    "committee.familiarity": (0.01, 0.15),
+    "committee.detection": (0.1, 0.5),
+    "politics.covert_threshold": (0.4, 0.9),
     "business_case.gain": (0.01, 0.08),
     "attrition.hazard": (0.008, 0.02),
-    "organization.initial_spread": (0.1, 0.4),
+    "organization.initial_spread": (0.1, 0.45),
     "social_influence.noise": (0.005, 0.05),
 }
 
@@ -143,7 +146,7 @@ def main() -> None:
         return val
 
     minimize(objective, x0, method="Nelder-Mead",
-             options={"maxfev": args.evals, "initial_simplex": None, "xatol": 0.01, "fatol": 0.01})
+             options={"maxfev": args.evals, "xatol": 0.005, "fatol": 0.01, "adaptive": True})
     print(json.dumps(best["params"], indent=1))
     print({k: v for k, v in best["res"].items()})
 

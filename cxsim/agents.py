@@ -32,7 +32,9 @@ class Executive(mesa.Agent):
     @property
     def expressed_buy_in(self) -> float:
         """Buy-in shown to colleagues (higher than true buy-in when playing along)."""
-        return self._get("expressed")
+        from .submodels import expressed_view
+
+        return float(expressed_view(self.model.engine)[self.index, 0])
 
     @property
     def jealousy(self) -> float:

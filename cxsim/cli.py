@@ -152,3 +152,25 @@ def main(argv=None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     sys.exit(0)
+
+
+# -- commands contributed by other modules (one line each; keep this block last) --------
+def _register_optional_commands() -> None:
+    import importlib
+
+    for module, names in (
+        ("cxsim.batch.cli", ("batch", "analyze")),
+        ("cxsim.compare.cli", ("compare", "report")),
+        ("cxsim.dashboard.cli", ("dashboard",)),
+    ):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("cxsim"):
+                continue  # that part is not built yet
+            raise
+        for name in names:
+            cli.add_command(getattr(mod, name))
+
+
+_register_optional_commands()

@@ -10,6 +10,7 @@ how many other replications share its batch.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,20 +23,69 @@ __all__ = ["Structure", "Engine", "SCHEDULE", "agent_sum", "agent_dot"]
 
 
 def agent_sum(a: np.ndarray) -> np.ndarray:
-    """Sum over the first (agent) axis in a fixed order; shape ``(n, R) -> (R,)``."""
+    """Sum over the first (agent) axis in a fixed order; shape ``(n, R) -> (R,)``.
+
+    The order is ``((0 + a[0]) + a[1]) + ...`` for every replication. With two or
+    more replications numpy's ``add.reduce`` over axis 0 of a C-contiguous array
+    runs in exactly this order (row by row, elementwise over R); with one
+    replication it would switch to pairwise summation, so a single column is
+    summed in an explicit loop. tests/test_engine.py compares the two paths
+    bitwise (a column alone against the same column inside a batch).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 2 and a.shape[1] >= 2:
+        return np.add.reduce(np.ascontiguousarray(a), axis=0, initial=0.0)
+    if a.ndim == 2 and a.shape[1] == 1:  # one replication (interactive): Python floats, same additions
+        total = 0.0
+        for x in a[:, 0].tolist():
+            total += x
+        return np.array([total])
     out = np.zeros(a.shape[1:], dtype=np.float64)
     for row in a:
         out += row
     return out
 
 
+@functools.lru_cache(maxsize=32)
+def _dot_plan(shape: tuple[int, int], data: bytes):
+    """How :func:`agent_dot` walks a weight matrix: by columns, or by each row's nonzero terms."""
+    w = np.frombuffer(data, dtype=np.float64).reshape(shape)
+    cols = [k for k in range(shape[1]) if w[:, k].any()]
+    nnz = [np.flatnonzero(w[i]) for i in range(shape[0])]
+    slots = max((len(c) for c in nnz), default=0)
+    if shape[0] and 3 * slots < 2 * len(cols):
+        # Slot j holds the j-th nonzero term of every row (in column order); rows with
+        # fewer terms get weight 0, which adds an exact +0.
+        index = np.zeros((slots, shape[0]), dtype=np.int64)
+        weight = np.zeros((slots, shape[0], 1))
+        for i, c in enumerate(nnz):
+            index[:len(c), i] = c
+            weight[:len(c), i, 0] = w[i, c]
+        return "rows", list(zip(index, weight))
+    return "cols", [(k, w[:, k, None].copy()) for k in cols]
+
+
 def agent_dot(weights: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """``weights @ a`` for ``weights (m, n)`` and ``a (n, R)``, summed in a fixed order."""
+    """``weights @ a`` for ``weights (m, n)`` and finite ``a (n, R)``, summed in a fixed order.
+
+    Each output is ``((0 + w[i, k1] a[k1]) + w[i, k2] a[k2]) + ...`` over the
+    nonzero weights in column order. Terms with a zero weight are skipped: they
+    are +-0, and a sum that starts at +0 is never -0, so adding them changes
+    nothing (bit for bit).
+    """
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    a = np.asarray(a, dtype=np.float64)
     out = np.zeros((weights.shape[0],) + a.shape[1:], dtype=np.float64)
-    for k in range(a.shape[0]):
-        col = weights[:, k]
-        if col.any():
-            out += col[:, None] * a[k][None, :]
+    how, plan = _dot_plan(weights.shape, weights.tobytes())
+    t = np.empty_like(out)
+    if how == "rows":
+        for index, weight in plan:
+            np.multiply(weight, a.take(index, axis=0), out=t)
+            out += t
+    else:
+        for k, col in plan:
+            np.multiply(col, a[k][None, :], out=t)
+            out += t
     return out
 
 
@@ -57,6 +107,11 @@ class Structure:
     ceo: int
     total_headcount: float
     load: float  # amount-of-change factor (>= 0; 1 is the reference)
+
+    @property
+    def self_weights(self) -> np.ndarray:
+        """(E,) the weight each executive gives their own true view."""
+        return np.diagonal(self.influence_matrix)
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> "Structure":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import agent_sum
-from .submodels import adoption_share
+from .submodels import adoption_share, expressed_view
 
 __all__ = ["METRICS", "EVENTS", "OUTCOMES", "Recorder", "outcomes", "first_week_at"]
 
@@ -29,7 +29,7 @@ def buy_in(m):
 
 def expressed_buy_in(m):
     """Mean expressed (public) buy-in of the executives."""
-    return agent_sum(m.expressed) / m.E if m.E else np.zeros(m.R)
+    return agent_sum(expressed_view(m)) / m.E if m.E else np.zeros(m.R)
 
 
 def covert_resisters(m):
@@ -144,18 +144,19 @@ class Recorder:
         m, t = self.m, self.n
         if t >= self.adoption64.shape[0]:
             self.grow(max(52, t))
+        self.adoption64[t] = adoption_share(m)
         for k, f in METRICS.items():
-            self.series[k][t] = f(m)
+            # (adoption is adoption_share, just computed)
+            self.series[k][t] = self.adoption64[t] if f is adoption else f(m)
         if t > 0:
             for k, f in EVENTS.items():
                 self.series[k][t] = f(m)
             self.detections += m.ev_detected
-        self.adoption64[t] = adoption_share(m)
         if self.per_agent:
             if m.D:
-                self.dept[t] = m.adopters / m.st.headcount[:, None]
+                np.divide(m.adopters, m.st.headcount[:, None], out=self.dept[t])
             self.exec_true[t] = m.buy_in
-            self.exec_expr[t] = m.expressed
+            self.exec_expr[t] = expressed_view(m)
         self.n = t + 1
 
 

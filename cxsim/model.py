@@ -133,10 +133,37 @@ class CXModel(mesa.Model):
             if value not in self.engine.st.exec_ids:
                 raise ScenarioError("lever", key, "no such executive; ids: " + ", ".join(self.engine.st.exec_ids), value)
             self.engine.set_owner(value)
+        elif key == "politics.jealousy_scale":
+            self._set_jealousy_scale(value)
         else:
             self.engine.params[key] = value
+            if key == "owner.budget":
+                # the budget is state from week 0 on (cuts shrink it): a decision sets it anew
+                self.engine.budget[:] = value
         self.decisions.append(Decision(self.week, key, value))
         self.events.append({"week": self.week, "kind": "decision", "text": f"Decision: {key} = {value}"})
+
+    def _set_jealousy_scale(self, value: float) -> None:
+        """Jealousy propensities are drawn at week 0; rescale them (and current jealousy) to the new level.
+
+        At week 0 this matches loading the scenario with the override (up to clipping at 1).
+        """
+        e = self.engine
+        old = e.params["politics.jealousy_scale"]
+        e.params["politics.jealousy_scale"] = value
+        if not e.params["politics.enabled"] or e.E == 0:
+            return
+        # the week-0 draws again (counter-based streams: same numbers, nothing else disturbed)
+        z = e.rng.normal(0, "init_exec", 2 * e.E)[e.E:]
+        base = np.array([x["jealousy"] for x in self.scenario.executives], dtype=np.float64)[:, None]
+        raw = base + e.params["organization.initial_spread"] * z
+        e.propensity = np.clip(raw * value, 0.0, 1.0)
+        e.propensity[e.owner] = 0.0
+        if old > 0:
+            e.jealousy = np.clip(e.jealousy * (value / old), 0.0, 1.0)
+        else:
+            e.jealousy = np.maximum(e.jealousy, e.propensity)
+        e.jealousy[e.owner] = 0.0
 
     @classmethod
     def replay(cls, scenario: Scenario | str, seed: int, decisions: Iterable[Decision | tuple],

@@ -48,9 +48,18 @@ def _merge(base: dict, over: Mapping, file: str, path: str = "") -> dict:
                 raise ScenarioError(file, kp, "must be a list of tables ([[" + key + "]])", value)
             id_keys = LISTS[key][1]
             merged = [copy.deepcopy(v) for v in out.get(key, [])]
+            # Items of this file update the base's items with the same id; an id
+            # repeated within this file's own list is an error, never a silent merge.
             index = {_item_key(v, id_keys): i for i, v in enumerate(merged)}
+            seen_here: set = set()
             for item in value:
                 k = _item_key(item, id_keys)
+                if None not in k:
+                    if k in seen_here:
+                        label = k[0] if len(k) == 1 else "/".join(map(str, k))
+                        raise ScenarioError(file, f"{key}.{label}", "duplicate " + "/".join(id_keys)
+                                            + " in this file", label)
+                    seen_here.add(k)
                 if k in index and None not in k:
                     merged[index[k]].update(copy.deepcopy(item))
                 else:

@@ -1,0 +1,152 @@
+"""Benchmarks of `cxsim batch`: end-to-end wall time, throughput and peak memory.
+
+Run from the repository root (takes several minutes; run nothing else meanwhile)::
+
+    /work/venv/bin/python benchmarks/bench_batch.py                 # everything
+    /work/venv/bin/python benchmarks/bench_batch.py governance      # one part
+    /work/venv/bin/python benchmarks/bench_batch.py memory --memory-ticks 52
+
+Parts:
+
+- ``governance``: ``experiments/governance_factorial.toml`` (8 variants x 1,000
+  replications x 156 weeks) end to end with 1 and 2 workers, and a check that both
+  give byte-identical tables;
+- ``sobol``: ``experiments/sobol_reference.toml`` end to end with 2 workers, then
+  ``cxsim analyze`` (target: under 5 minutes on a 2-core machine);
+- ``memory``: peak resident memory of a one-process run of 10,000 and of 100,000
+  replications of the reference scenario (streaming: the ratio should stay under
+  about 1.5).
+
+Every run goes through the ``cxsim`` command in a fresh process, as a user would
+run it, into a temporary directory. Results are printed as a Markdown table and,
+with ``--json PATH``, saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CXSIM = [sys.executable, "-m", "cxsim"]
+
+# Runs an experiment in this one process and reports its peak RSS (kB on Linux).
+_MEMORY_PROBE = """
+import json, resource, sys, time
+from cxsim.batch import load_experiment, run_experiment
+t = time.perf_counter()
+run_experiment(load_experiment(sys.argv[1]), sys.argv[2], workers=1)
+print(json.dumps({"seconds": time.perf_counter() - t,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+_MEMORY_EXPERIMENT = """
+name = "memory_check"
+scenario = "reference"
+replications = {reps}
+seed = 0
+ticks = {ticks}
+chunk_size = 1000
+[keep]
+per_agent = false
+[design]
+type = "factorial"
+"""
+
+
+def _timed(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr}")
+    return time.perf_counter() - t
+
+
+def bench_governance(tmp: Path) -> list[dict]:
+    rows, outs = [], {}
+    for workers in (1, 2):
+        out = tmp / f"governance-w{workers}"
+        secs = _timed([*CXSIM, "batch", "experiments/governance_factorial.toml", "--out", str(out),
+                       "-w", str(workers), "-q"])
+        outs[workers] = out
+        m = json.loads((out / "manifest.json").read_text())
+        reps = m["points"] * m["replications"]
+        rows.append({"benchmark": f"governance factorial, {workers} worker{'s' * (workers > 1)}",
+                     "replications": reps, "weeks": m["ticks"], "wall_s": round(secs, 1),
+                     "reps_per_s": round(reps / secs, 1)})
+    same = all((outs[1] / f).read_bytes() == (outs[2] / f).read_bytes()
+               for f in ("replications.parquet", "timeseries.parquet", "summary.csv"))
+    rows.append({"benchmark": "governance factorial: 1 vs 2 workers byte-identical", "result": same})
+    return rows
+
+
+def bench_sobol(tmp: Path) -> list[dict]:
+    out = tmp / "sobol"
+    secs = _timed([*CXSIM, "batch", "experiments/sobol_reference.toml", "--out", str(out), "-w", "2", "-q"])
+    m = json.loads((out / "manifest.json").read_text())
+    a_secs = _timed([*CXSIM, "analyze", str(out), "--outcome", "final_adoption"])
+    reps = m["points"] * m["replications"]
+    return [{"benchmark": f"sobol experiment ({m['points']} points x {m['replications']} reps), 2 workers",
+             "replications": reps, "weeks": m["ticks"], "wall_s": round(secs, 1), "reps_per_s": round(reps / secs, 1),
+             "target": "< 300 s", "analyze_s": round(a_secs, 1)}]
+
+
+def bench_memory(tmp: Path, ticks: int, sizes=(10_000, 100_000)) -> list[dict]:
+    rows, peaks = [], {}
+    for reps in sizes:
+        exp = tmp / f"memory-{reps}.toml"
+        exp.write_text(_MEMORY_EXPERIMENT.format(reps=reps, ticks=ticks))
+        proc = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(exp), str(tmp / f"memory-{reps}")],
+                              cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(proc.stderr)
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        peaks[reps] = r["maxrss_mb"]
+        rows.append({"benchmark": f"peak memory, {reps:,} replications x {ticks} weeks, 1 process",
+                     "replications": reps, "weeks": ticks, "wall_s": round(r["seconds"], 1),
+                     "reps_per_s": round(reps / r["seconds"], 1), "peak_rss_mb": round(r["maxrss_mb"], 1)})
+    lo, hi = sizes
+    rows.append({"benchmark": f"peak memory ratio {hi:,} / {lo:,}", "result": round(peaks[hi] / peaks[lo], 3),
+                 "target": "<= 1.5"})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("parts", nargs="*", default=["governance", "sobol", "memory"],
+                    choices=["governance", "sobol", "memory"])
+    ap.add_argument("--memory-ticks", type=int, default=156, help="weeks per replication in the memory runs")
+    ap.add_argument("--memory-sizes", default="10000,100000",
+                    help="the two replication counts compared in the memory runs")
+    ap.add_argument("--json", type=Path, help="also save the figures here")
+    args = ap.parse_args()
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as d:
+        tmp = Path(d)
+        for part in args.parts:
+            if part == "governance":
+                rows += bench_governance(tmp)
+            elif part == "sobol":
+                rows += bench_sobol(tmp)
+            else:
+                rows += bench_memory(tmp, args.memory_ticks, tuple(int(x) for x in args.memory_sizes.split(",")))
+    env = {"python": platform.python_version(), "machine": platform.machine(), "cores": os.cpu_count()}
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    print(f"cxsim batch benchmarks ({env['cores']} cores, Python {env['python']})\n")
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for r in rows:
+        print("| " + " | ".join(str(r.get(k, "")) for k in keys) + " |")
+    if args.json:
+        args.json.write_text(json.dumps({"environment": env, "results": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

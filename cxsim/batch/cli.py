@@ -1,0 +1,142 @@
+"""``cxsim batch`` and ``cxsim analyze``: run experiments, read sensitivities."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+EPILOG_BATCH = """
+\b
+Examples:
+  cxsim batch experiments/governance_factorial.toml
+  cxsim batch governance_factorial --workers 2 --out results/governance
+  cxsim batch experiments/sobol_reference.toml --quiet
+  cxsim batch --resume results/governance_factorial/20261122-101500-1a2b3c
+
+\b
+An experiment file (TOML) names the scenario(s), replications, seed, horizon,
+what to keep, and a [design]: factorial, lhs, sobol, morris or points. See the
+shipped ones in experiments/.
+
+\b
+Writes results/<experiment>/<run-id>/ (or --out, which must be empty):
+  manifest.json         experiment as resolved, seeds, versions, chunk status
+  points.parquet        one row per design point and its parameter values
+  replications.parquet  one row per point x replication: the outcomes
+  timeseries.parquet    one row per point x replication x week: the metrics
+  summary.csv           per point: mean, sd, 95% CI; success rate, Wilson CI
+Ctrl-C keeps every finished chunk; --resume runs only the missing ones and
+gives tables bit-identical to an uninterrupted run.
+"""
+
+EPILOG_ANALYZE = """
+\b
+Examples:
+  cxsim analyze results/sobol_reference/20261122-101500-1a2b3c
+  cxsim analyze RUN_DIR --outcome final_adoption --out figures/
+
+\b
+sobol: first-order and total indices (S1, ST) with bootstrap 95% intervals;
+morris: mu*, mu and sigma; lhs: partial rank correlation (PRCC) with 95%
+intervals and RBD-FAST first-order indices. Writes sensitivity_<outcome>.csv
+and sensitivity_<outcome>.png into RUN_DIR/analysis (or --out).
+"""
+
+# Testing hook: behave as if Ctrl-C were pressed after this many chunks.
+_STOP_ENV = "CXSIM_BATCH_STOP_AFTER"
+
+
+def _pct(x: float) -> str:
+    return "  n/a" if x != x else f"{x:6.1%}"
+
+
+def _print_summary(run_dir: Path, workers: int) -> None:
+    from .store import load_results
+
+    res = load_results(run_dir)
+    m, s = res.manifest, res.summary
+    click.echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
+               f"seed {m['seed']}, {m['design']} design; {m['elapsed_seconds']:.1f} s "
+               f"({m.get('replications_per_second', 0):.0f} replications/s, {workers} worker"
+               f"{'s' if workers > 1 else ''})")
+    width = min(max(len(n) for n in s["name"]), 48)
+    click.echo(f"  {'point':<{width}}  success  95% CI (Wilson)   final adoption")
+    show = s if len(s) <= 20 else s.head(15)
+    for _, r in show.iterrows():
+        click.echo(f"  {r['name'][:width]:<{width}}  {_pct(r['success_rate'])}  [{r['success_lo']:6.1%}, "
+                   f"{r['success_hi']:6.1%}]  {r['final_adoption_mean']:6.1%}")
+    if len(s) > len(show):
+        click.echo(f"  ... {len(s) - len(show)} more points in summary.csv")
+    click.echo(f"wrote {run_dir}/ (manifest.json, points.parquet, replications.parquet, timeseries.parquet, "
+               "summary.csv)")
+    if m["design"] in ("sobol", "morris", "lhs"):
+        click.echo(f"next: cxsim analyze {run_dir}")
+
+
+@click.command(epilog=EPILOG_BATCH)
+@click.argument("experiment", required=False)
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
+              help=f"Worker processes [default: all cores, here {os.cpu_count()}]. 1 runs in this process.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results directory (must not exist or be empty) [default: results/<experiment>/<run-id>].")
+@click.option("--resume", "resume", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="RUN_DIR", help="Finish an interrupted run: run only its missing chunks.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
+def batch(experiment, workers, out, resume, quiet):
+    """Run EXPERIMENT (a .toml file or a shipped name) on worker processes into a results store."""
+    from ..errors import ResultsError
+    from .experiment import load_experiment
+    from .runner import resume_run, run_experiment
+
+    stop = os.environ.get(_STOP_ENV)
+    stop_after = int(stop) if stop else None
+    workers = workers or os.cpu_count() or 1
+    if experiment is None and resume is None:
+        raise click.UsageError("give an EXPERIMENT file, or --resume RUN_DIR")
+    if resume is not None and out is not None:
+        raise click.UsageError("--out and --resume exclude each other (a resumed run stays where it is)")
+    from .runner import default_run_dir
+    from .store import done_chunks, read_manifest
+
+    exp = load_experiment(experiment) if experiment is not None else None
+    target = resume if resume is not None else (out if out is not None else default_run_dir(exp))
+    try:
+        if resume is not None:
+            if read_manifest(resume).get("complete"):
+                click.echo(f"{resume}: already complete; nothing to resume")
+                return
+            run_dir = resume_run(resume, exp, workers=workers, quiet=quiet, stop_after=stop_after)
+        else:
+            run_dir = run_experiment(exp, target, workers=workers, quiet=quiet, stop_after=stop_after)
+    except KeyboardInterrupt:
+        try:
+            n = len(read_manifest(target)["chunks"])
+            click.echo(f"stopped: {len(done_chunks(target))} of {n} chunks kept in {target}/; "
+                       f"finish with: cxsim batch --resume {target}", err=True)
+        except ResultsError:
+            pass
+        raise
+    _print_summary(run_dir, workers)
+
+
+@click.command(epilog=EPILOG_ANALYZE)
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--outcome", default="success", show_default=True,
+              help="Column of replications.parquet averaged per point (success = success probability; "
+                   "also final_adoption, peak_adoption, final_cx_index, ...).")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the CSV and chart [default: RUN_DIR/analysis].")
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=10),
+              help="Bootstrap resamples for the confidence intervals.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the bootstrap.")
+def analyze(run_dir, outcome, out, resamples, seed):
+    """Sensitivity of an OUTCOME to the parameters of a sobol, morris or lhs run in RUN_DIR."""
+    from .analyze import METHODS, analyze_run
+
+    res = analyze_run(run_dir, outcome=outcome, out=out, num_resamples=resamples, seed=seed)
+    click.echo(f"{run_dir}: {METHODS[res.method]}; outcome: mean {outcome} per point")
+    with_cols = [c for c in res.table.columns if c not in ("PRCC_p",)]
+    click.echo(res.table[with_cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    click.echo(f"wrote {res.csv}" + (f" and {res.png}" if res.png else ""))

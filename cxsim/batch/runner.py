@@ -1,0 +1,350 @@
+"""Run an experiment: chunks of (points, replications) on worker processes, into the results store.
+
+A chunk is one design point and a range of replications, or (when a point has
+fewer replications than ``chunk_size``) several whole points. Replication ``k``
+of every point is run by :func:`cxsim.simulate.run_batch` with random stream
+``k``, so the numbers do not depend on the chunking or the number of workers,
+and the same ``k`` at two points shares its random numbers (common random
+numbers: differences between points are paired).
+
+Workers are ``spawn``-started processes that ignore Ctrl-C; the parent catches
+it, stops the pool and records which chunks are done. Each worker writes its
+chunk itself (atomically), so the parent never holds more than a progress count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..errors import ResultsError
+from ..provenance import command_line, git_commit, now_iso, package_versions
+from .experiment import Experiment, Keep, experiment_from_dict, point_values, scenario_from_record, scenario_record
+from .store import (
+    CHUNK_DIR, assemble, clean_partial, done_chunks, read_manifest, remove_chunks, summarize, write_chunk, write_json,
+)
+
+__all__ = ["Chunk", "plan_chunks", "run_experiment", "resume_run", "progress_bar", "default_run_dir"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Points ``points`` x replications ``lo .. hi - 1``."""
+
+    id: int
+    points: tuple[int, ...]
+    lo: int
+    hi: int
+
+    @property
+    def size(self) -> int:
+        return len(self.points) * (self.hi - self.lo)
+
+
+def plan_chunks(n_points: int, replications: int, chunk_size: int) -> list[Chunk]:
+    """Split points x replications into chunks of about ``chunk_size`` replications, in (point, replication) order."""
+    out: list[Chunk] = []
+    if replications >= chunk_size:
+        for p in range(n_points):
+            for lo in range(0, replications, chunk_size):
+                out.append(Chunk(len(out), (p,), lo, min(lo + chunk_size, replications)))
+    else:
+        group = max(1, chunk_size // replications)
+        for start in range(0, n_points, group):
+            out.append(Chunk(len(out), tuple(range(start, min(start + group, n_points))), 0, replications))
+    return out
+
+
+# ---------------------------------------------------------------------------- the work of one chunk
+def _column(a: np.ndarray) -> pa.Array:
+    return pa.array(np.ascontiguousarray(a))
+
+
+def chunk_tables(items: Sequence[tuple[int, Any]], lo: int, hi: int, seed: int, ticks: int, keep: Keep,
+                 progress: Callable[[int], None] | None = None) -> dict[str, pa.Table]:
+    """Simulate replications ``lo .. hi - 1`` of each ``(point, scenario)``; the chunk's two tables."""
+    from ..simulate import run_batch
+
+    reps = np.arange(lo, hi, dtype=np.int64)
+    rp_parts, ts_parts = [], []
+    for point, scenario in items:
+        batch = run_batch(scenario, reps, seed, ticks, per_agent=keep.per_agent, progress=progress)
+        rp = batch.replications_table().drop(columns="scenario")
+        rp_cols = {"point": np.full(len(rp), point, dtype=np.int64)}
+        rp_cols.update({c: rp[c].to_numpy() for c in rp.columns})
+        rp_parts.append(pa.table({k: _column(v) for k, v in rp_cols.items()}))
+
+        ts = batch.timeseries()
+        tick = ts["tick"].to_numpy()
+        rows = (tick % keep.timeseries_every == 0) | (tick == ticks)
+        metric_cols = [m for m in keep.metrics if m in ts.columns]
+        if keep.per_agent:
+            metric_cols += [c for c in ts.columns if ":" in c]
+        ts_cols = {"point": np.full(int(rows.sum()), point, dtype=np.int64),
+                   "replication": ts["replication"].to_numpy()[rows].astype(np.int64),
+                   "tick": tick[rows].astype(np.int64)}
+        ts_cols.update({c: ts[c].to_numpy()[rows] for c in metric_cols})
+        ts_parts.append(pa.table({k: _column(v) for k, v in ts_cols.items()}))
+        del batch, ts
+    return {"replications": pa.concat_tables(rp_parts), "timeseries": pa.concat_tables(ts_parts)}
+
+
+def run_chunk(task: dict) -> tuple[int, int]:
+    """Worker entry point (top level, so ``spawn`` can pickle it): simulate and write one chunk."""
+    tables = chunk_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"])
+    write_chunk(Path(task["run_dir"]), task["id"], tables)
+    return task["id"], tables["replications"].num_rows
+
+
+def _worker_init() -> None:
+    # The parent decides what Ctrl-C means; a worker dying mid-write would only leave a temp file anyway.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# ---------------------------------------------------------------------------- progress
+def progress_bar(total: int, desc: str, quiet: bool = False, stream=None, initial: int = 0):
+    """A tqdm bar over replications (rate in reps/s, ETA); disabled with ``quiet`` or when ``stream`` is no terminal."""
+    from tqdm import tqdm
+
+    stream = sys.stderr if stream is None else stream
+    disable = quiet or not (hasattr(stream, "isatty") and stream.isatty())
+    return tqdm(total=total, initial=initial, desc=desc, unit="rep", file=stream, disable=disable,
+                dynamic_ncols=True, smoothing=0.05, leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} reps{postfix} "
+                           "[{elapsed}<{remaining}, {rate_fmt}]")
+
+
+class _TickProgress:
+    """Turns run_batch's per-week callbacks into whole replications for the bar (single-process runs)."""
+
+    def __init__(self, bar, reps_per_tick: float):
+        self.bar, self.rate, self.acc, self.sent = bar, reps_per_tick, 0.0, 0
+
+    def __call__(self, n: int) -> None:
+        self.acc += n * self.rate
+        k = int(self.acc) - self.sent
+        if k > 0:
+            self.bar.update(k)
+            self.sent += k
+
+
+# ---------------------------------------------------------------------------- run directories
+def default_run_dir(exp: Experiment, root: Path | str = "results") -> Path:
+    """``results/<experiment>/<YYYYmmdd-HHMMSS>-<6 hex>``: unique, sortable by start time."""
+    while True:
+        salt = f"{exp.plan_hash()}{time.time_ns()}{os.getpid()}".encode()
+        path = Path(root) / exp.name / f"{time.strftime('%Y%m%d-%H%M%S')}-{hashlib.sha256(salt).hexdigest()[:6]}"
+        if not path.exists():
+            return path
+
+
+def _prepare_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"{out}: exists and is not a directory; choose another --out")
+    if out.exists() and any(out.iterdir()):
+        hint = " or --resume it" if (out / "manifest.json").is_file() else ""
+        raise ResultsError(f"{out}: already holds files; choose another --out{hint} (results are never overwritten)")
+    (out / CHUNK_DIR).mkdir(parents=True, exist_ok=True)
+
+
+def _points_frame(exp: Experiment) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "point": np.arange(len(exp.points), dtype=np.int64),
+        "name": [p.name for p in exp.points],
+        "scenario": [p.scenario.name for p in exp.points],
+        "description": [p.scenario.description for p in exp.points],
+    })
+    for key, values in point_values(exp).items():
+        df[key] = values
+    return df
+
+
+def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
+    _prepare_dir(out)
+    points = _points_frame(exp)
+    points.to_parquet(out / "points.parquet", index=False)
+    if exp.sample.raw is not None:
+        design = pd.DataFrame(exp.sample.raw, columns=exp.sample.keys)
+        design.insert(0, "point", np.arange(len(design), dtype=np.int64))
+        design.to_parquet(out / "design.parquet", index=False)
+    manifest = {
+        "kind": "cxsim batch",
+        "experiment_name": exp.name,
+        "description": exp.description,
+        "experiment_file": exp.file,
+        "experiment_path": str(exp.path) if exp.path else None,
+        "experiment": exp.to_dict(),
+        "design": exp.design_type,
+        "design_problem": exp.problem(),
+        "seed": exp.seed,
+        "replications": exp.replications,
+        "ticks": exp.ticks,
+        "points": len(exp.points),
+        "scenarios": [scenario_record(s) for s in exp.scenarios],
+        "plan_hash": exp.plan_hash(),
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "command": command_line(),
+        "started": now_iso(),
+        "finished": None,
+        "sessions": [],
+        "elapsed_seconds": 0.0,
+        "chunk_size": exp.chunk_size,
+        "chunks": [{"id": c.id, "points": list(c.points), "replications": [c.lo, c.hi], "status": "pending"}
+                   for c in chunks],
+        "complete": False,
+        "files": ["manifest.json", "points.parquet", "replications.parquet", "timeseries.parquet", "summary.csv"]
+                 + (["design.parquet"] if exp.sample.raw is not None else []),
+    }
+    write_json(out / "manifest.json", manifest)
+    return manifest
+
+
+def run_experiment(exp: Experiment, out: str | Path | None = None, workers: int | None = None, quiet: bool = True,
+                   stream=None, stop_after: int | None = None) -> Path:
+    """Run every chunk of ``exp`` into a new results directory and assemble the tables.
+
+    Args:
+        exp: a loaded experiment (:func:`~cxsim.batch.load_experiment`).
+        out: the results directory (must not hold files) [default: :func:`default_run_dir`].
+        workers: worker processes [default: all cores]; 1 runs in this process.
+        quiet: no progress bar (it is also off when ``stream`` is not a terminal).
+        stream: where the progress bar goes [default: stderr].
+        stop_after: testing hook: behave as if Ctrl-C were pressed after this many chunks.
+
+    Returns:
+        The results directory.
+
+    Raises:
+        ResultsError: ``out`` already holds files.
+        KeyboardInterrupt: on Ctrl-C, after recording the finished chunks in the manifest.
+    """
+    out = Path(out) if out is not None else default_run_dir(exp)
+    chunks = plan_chunks(len(exp.points), exp.replications, exp.chunk_size)
+    manifest = _start(exp, out, chunks)
+    return _execute(exp, out, manifest, chunks, workers, quiet, stream, stop_after)
+
+
+def load_for_resume(run_dir: str | Path, experiment: Experiment | None = None) -> tuple[Experiment, dict]:
+    """The experiment a run started with, rebuilt from its manifest and checked against it."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    if manifest.get("kind") != "cxsim batch":
+        raise ResultsError(f"{run_dir}: not a `cxsim batch` run (manifest kind {manifest.get('kind')!r})")
+    scenarios = [scenario_from_record(r) for r in manifest["scenarios"]]
+    exp = experiment_from_dict(manifest["experiment"], file=manifest.get("experiment_file") or "<manifest>",
+                               scenarios=scenarios, default_name=manifest["experiment_name"])
+    if exp.plan_hash() != manifest.get("plan_hash"):
+        raise ResultsError(f"{run_dir}: the design rebuilt from the manifest differs from the one the run started "
+                           "with (changed cxsim, SALib or scipy version?); start a new run instead")
+    if experiment is not None and experiment.plan_hash() != manifest["plan_hash"]:
+        raise ResultsError(f"{experiment.file}: differs from the experiment {run_dir} was started with "
+                           "(settings, scenarios or design); resume without it or start a new run")
+    return exp, manifest
+
+
+def resume_run(run_dir: str | Path, experiment: Experiment | None = None, workers: int | None = None,
+               quiet: bool = True, stream=None, stop_after: int | None = None) -> Path:
+    """Run the missing chunks of an interrupted run and assemble its tables.
+
+    The finished chunks are kept as they are; the final tables are bit-identical to
+    those of an uninterrupted run.
+    """
+    run_dir = Path(run_dir)
+    exp, manifest = load_for_resume(run_dir, experiment)
+    if manifest.get("complete"):
+        return run_dir
+    chunks = [Chunk(c["id"], tuple(c["points"]), *c["replications"]) for c in manifest["chunks"]]
+    (run_dir / CHUNK_DIR).mkdir(exist_ok=True)
+    return _execute(exp, run_dir, manifest, chunks, workers, quiet, stream, stop_after)
+
+
+def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: float, started: str,
+            complete: bool) -> None:
+    for c in manifest["chunks"]:
+        c["status"] = "done" if c["id"] in done else "pending"
+    now = now_iso()
+    manifest["sessions"].append({"started": started, "stopped": now, "chunks_done": len(done)})
+    manifest["elapsed_seconds"] = round(manifest.get("elapsed_seconds", 0.0) + time.perf_counter() - t0, 3)
+    manifest["complete"] = complete
+    if complete:
+        manifest["finished"] = now
+        total = sum(c.size for c in chunks)
+        manifest["replications_per_second"] = round(total / max(manifest["elapsed_seconds"], 1e-9), 1)
+    write_json(out / "manifest.json", manifest)
+
+
+def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], workers: int | None, quiet: bool,
+             stream, stop_after: int | None) -> Path:
+    t0, started = time.perf_counter(), now_iso()
+    clean_partial(out)
+    done = done_chunks(out) & {c.id for c in chunks}
+    pending = [c for c in chunks if c.id not in done]
+    R = exp.replications
+    per_point = np.zeros(len(exp.points), dtype=np.int64)
+    for c in chunks:
+        if c.id in done:
+            per_point[list(c.points)] += c.hi - c.lo
+    total = sum(c.size for c in chunks)
+    bar = progress_bar(total, exp.name, quiet, stream, initial=sum(c.size for c in chunks if c.id in done))
+    bar.set_postfix_str(f"points {int((per_point == R).sum())}/{len(exp.points)}", refresh=False)
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
+
+    def task(c: Chunk) -> dict:
+        return {"run_dir": str(out), "id": c.id, "items": [(p, exp.points[p].scenario) for p in c.points],
+                "lo": c.lo, "hi": c.hi, "seed": exp.seed, "ticks": exp.ticks, "keep": exp.keep}
+
+    by_id = {c.id: c for c in chunks}
+    finished_now = 0
+
+    def finished(cid: int) -> None:
+        nonlocal finished_now
+        c = by_id[cid]
+        done.add(cid)
+        per_point[list(c.points)] += c.hi - c.lo
+        bar.set_postfix_str(f"points {int((per_point == R).sum())}/{len(exp.points)}", refresh=False)
+        finished_now += 1
+        if stop_after is not None and finished_now >= stop_after:
+            raise KeyboardInterrupt  # testing hook: a Ctrl-C right after this chunk
+
+    try:
+        if n_workers == 1:
+            for c in pending:
+                tick = _TickProgress(bar, c.size / max(exp.ticks, 1) / len(c.points))
+                t = task(c)
+                tables = chunk_tables(t["items"], c.lo, c.hi, exp.seed, exp.ticks, exp.keep, tick)
+                write_chunk(out, c.id, tables)
+                del tables
+                bar.update(c.size - tick.sent)
+                finished(c.id)
+        elif pending:
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(n_workers, initializer=_worker_init) as pool:
+                for cid, n in pool.imap_unordered(run_chunk, (task(c) for c in pending)):
+                    bar.update(n)
+                    finished(cid)
+    except BaseException:
+        bar.close()
+        _record(out, manifest, chunks, done, t0, started, complete=False)
+        raise
+    bar.refresh()  # draw the final count even if the last update fell inside tqdm's refresh interval
+    bar.close()
+
+    order = [c.id for c in chunks]
+    assemble(out, order, "replications")
+    assemble(out, order, "timeseries")
+    summarize(out, pd.read_parquet(out / "points.parquet", columns=["point", "name"]))
+    _record(out, manifest, chunks, done, t0, started, complete=True)
+    remove_chunks(out)
+    return out

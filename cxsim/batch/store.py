@@ -1,0 +1,349 @@
+"""The results store of a batch run: chunk files written atomically, tables assembled by streaming.
+
+Layout of ``results/<experiment>/<run-id>/``:
+
+- ``manifest.json``: the experiment as resolved, the base scenarios, seeds, package
+  versions, git commit, start and end times, each chunk's status, ``complete``;
+- ``points.parquet``: one row per design point (``point``, ``name``, ``scenario``,
+  ``description``, one column per varied parameter by dotted key);
+- ``design.parquet`` (sampled designs only): the sampler's unrounded matrix, for analyses;
+- ``replications.parquet``: ``point``, ``replication`` and the outcomes;
+- ``timeseries.parquet``: ``point``, ``replication``, ``tick`` and the kept metrics;
+- ``summary.csv``: per point, mean, sd and 95% CI of key outcomes, success rate with a
+  Wilson interval;
+- ``chunks/`` while the run is incomplete: one pair of Parquet files per finished chunk.
+
+A chunk is written to a temporary name and renamed into place (``os.replace`` is
+atomic), timeseries first and replications last, so a chunk counts as done exactly
+when its replications file exists. The final tables are assembled in chunk order
+(= point, replication, tick order) with a streaming ``ParquetWriter`` in row groups
+of a fixed size, so their bytes depend neither on the chunk size nor on the number
+of workers, and memory stays bounded by one row group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import ResultsError
+
+__all__ = [
+    "Results", "load_results", "wilson_interval", "write_chunk", "done_chunks", "assemble", "summarize",
+    "write_json", "read_manifest", "CHUNK_DIR", "ROW_GROUP_ROWS", "SUMMARY_OUTCOMES",
+]
+
+CHUNK_DIR = "chunks"
+ROW_GROUP_ROWS = 1 << 17
+_COMPRESSION = "zstd"
+TABLES = ("replications", "timeseries")
+SUMMARY_OUTCOMES = ("final_adoption", "peak_adoption", "weeks_to_50", "final_cx_index", "final_buy_in",
+                    "owner_departures")
+
+
+# ---------------------------------------------------------------------------- small files
+def _json_default(o):
+    if hasattr(o, "item"):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o)}")
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    os.replace(tmp, path)
+
+
+def read_manifest(run_dir: Path) -> dict:
+    """A run's manifest, or a one-line :class:`ResultsError`."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ResultsError(f"{run_dir}: no such results directory")
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise ResultsError(f"{run_dir}: not a results directory (no manifest.json)")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: unreadable manifest ({exc})") from None
+
+
+# ---------------------------------------------------------------------------- chunks
+def chunk_path(run_dir: Path, chunk_id: int, table: str) -> Path:
+    return Path(run_dir) / CHUNK_DIR / f"{chunk_id:06d}.{table}.parquet"
+
+
+def write_chunk(run_dir: Path, chunk_id: int, tables: dict[str, pa.Table]) -> None:
+    """Write one chunk's tables atomically; the replications file, written last, marks it done."""
+    for name in ("timeseries", "replications"):
+        final = chunk_path(run_dir, chunk_id, name)
+        tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+        pq.write_table(tables[name], tmp, compression=_COMPRESSION)
+        os.replace(tmp, final)
+
+
+def done_chunks(run_dir: Path) -> set[int]:
+    """Ids of the chunks whose files are complete."""
+    d = Path(run_dir) / CHUNK_DIR
+    if not d.is_dir():
+        return set()
+    have = {n.name for n in d.iterdir()}
+    out = set()
+    for name in have:
+        if name.endswith(".replications.parquet") and not name.startswith("."):
+            cid = name.split(".")[0]
+            if f"{cid}.timeseries.parquet" in have:
+                out.add(int(cid))
+    return out
+
+
+def clean_partial(run_dir: Path) -> int:
+    """Remove temporary files a killed run left behind; returns how many."""
+    d = Path(run_dir) / CHUNK_DIR
+    n = 0
+    if d.is_dir():
+        for f in d.iterdir():
+            if f.name.startswith(".") and ".tmp-" in f.name:
+                f.unlink(missing_ok=True)
+                n += 1
+    for f in Path(run_dir).glob(".*.tmp-*"):
+        f.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
+def assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_group: int = ROW_GROUP_ROWS) -> Path:
+    """Concatenate chunk files (in the given order) into ``<table>.parquet``, streaming.
+
+    Row groups have a fixed size whatever the chunking, so the file's bytes depend
+    only on its rows.
+    """
+    run_dir = Path(run_dir)
+    final = run_dir / f"{table}.parquet"
+    tmp = run_dir / f".{table}.parquet.tmp-{os.getpid()}"
+    writer: pq.ParquetWriter | None = None
+    pending: list[pa.Table] = []
+    n_pending = 0
+    try:
+        for cid in chunk_ids:
+            t = pq.read_table(chunk_path(run_dir, cid, table))
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, t.schema, compression=_COMPRESSION)
+            pending.append(t)
+            n_pending += t.num_rows
+            while n_pending >= rows_per_group:
+                block = pa.concat_tables(pending).combine_chunks()
+                writer.write_table(block.slice(0, rows_per_group), row_group_size=rows_per_group)
+                rest = block.slice(rows_per_group)
+                pending, n_pending = [rest], rest.num_rows
+        if writer is None:
+            raise ResultsError(f"{run_dir}: no chunks to assemble")
+        if n_pending:
+            writer.write_table(pa.concat_tables(pending).combine_chunks(), row_group_size=rows_per_group)
+        writer.close()
+        writer = None
+        os.replace(tmp, final)
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+def remove_chunks(run_dir: Path) -> None:
+    shutil.rmtree(Path(run_dir) / CHUNK_DIR, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------- summary
+def wilson_interval(successes, n, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion (Wilson 1927; Agresti & Coull 1998).
+
+    Unlike the normal (Wald) interval it stays inside [0, 1] and keeps its coverage
+    near 0 and 1, where success rates of weak governance variants live.
+    """
+    from scipy.stats import norm
+
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    z = norm.ppf(0.5 + conf / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        center = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return center - half, center + half
+
+
+class _Moments:
+    """Per-point count, mean and sum of squared deviations, merged batch by batch (Chan et al. 1979)."""
+
+    def __init__(self, n_points: int):
+        self.n = np.zeros(n_points)
+        self.mean = np.zeros(n_points)
+        self.m2 = np.zeros(n_points)
+
+    def add(self, point: np.ndarray, x: np.ndarray) -> None:
+        ok = ~np.isnan(x)
+        point, x = point[ok], x[ok]
+        P = self.n.size
+        nb = np.bincount(point, minlength=P).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mb = np.where(nb > 0, np.bincount(point, weights=x, minlength=P) / nb, 0.0)
+        m2b = np.bincount(point, weights=(x - mb[point]) ** 2, minlength=P)
+        n = self.n + nb
+        delta = mb - self.mean
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(n > 0, nb / n, 0.0)
+            self.m2 = self.m2 + m2b + np.where(n > 0, delta**2 * self.n * nb / n, 0.0)
+        self.mean = self.mean + delta * frac
+        self.n = n
+
+    def table(self, prefix: str, conf: float = 0.95) -> dict[str, np.ndarray]:
+        from scipy.stats import t
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.where(self.n > 1, np.sqrt(self.m2 / (self.n - 1)), np.nan)
+            half = t.ppf(0.5 + conf / 2, np.maximum(self.n - 1, 1)) * sd / np.sqrt(self.n)
+        mean = np.where(self.n > 0, self.mean, np.nan)
+        return {f"{prefix}_mean": mean, f"{prefix}_sd": sd, f"{prefix}_lo": mean - half, f"{prefix}_hi": mean + half}
+
+
+def summarize(run_dir: Path, points: pd.DataFrame, conf: float = 0.95) -> pd.DataFrame:
+    """Per-point summary of ``replications.parquet`` (read one row group at a time); writes ``summary.csv``."""
+    run_dir = Path(run_dir)
+    P = len(points)
+    pf = pq.ParquetFile(run_dir / "replications.parquet")
+    present = set(pf.schema_arrow.names)
+    outcomes = [o for o in SUMMARY_OUTCOMES if o in present]
+    moments = {o: _Moments(P) for o in outcomes}
+    n = np.zeros(P)
+    wins = np.zeros(P)
+    reached = np.zeros(P)
+    for i in range(pf.num_row_groups):
+        rg = pf.read_row_group(i, columns=["point", "success", *outcomes])
+        pt = rg.column("point").to_numpy().astype(np.int64)
+        n += np.bincount(pt, minlength=P)
+        wins += np.bincount(pt, weights=rg.column("success").to_numpy().astype(np.float64), minlength=P)
+        for o in outcomes:
+            x = rg.column(o).to_numpy().astype(np.float64)
+            if o == "weeks_to_50":
+                reached += np.bincount(pt, weights=(~np.isnan(x)).astype(np.float64), minlength=P)
+            moments[o].add(pt, x)
+    lo, hi = wilson_interval(wins, n, conf)
+    cols: dict[str, Any] = {
+        "point": points["point"].to_numpy(), "name": points["name"].to_numpy(), "replications": n.astype(np.int64),
+        "success_rate": wins / np.maximum(n, 1), "success_lo": lo, "success_hi": hi,
+    }
+    for o in outcomes:
+        if o == "weeks_to_50":
+            cols["reached_50"] = reached / np.maximum(n, 1)
+        cols.update(moments[o].table(o, conf))
+    df = pd.DataFrame(cols)
+    tmp = run_dir / f".summary.csv.tmp-{os.getpid()}"
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, run_dir / "summary.csv")
+    return df
+
+
+# ---------------------------------------------------------------------------- reading back
+@dataclass
+class Results:
+    """A finished run read back into pandas.
+
+    Attributes:
+        run_dir: the results directory.
+        manifest: ``manifest.json`` as a dict.
+        points: one row per design point (``point``, ``name``, ``scenario``, ``description``,
+            varied parameters by dotted key).
+        replications: one row per point and replication: the outcomes.
+        timeseries: one row per point, replication and tick (read on first access; use
+            :meth:`read_timeseries` to read only some columns or points).
+        summary: ``summary.csv`` (``None`` if absent).
+    """
+
+    run_dir: Path
+    manifest: dict
+    points: pd.DataFrame
+    replications: pd.DataFrame
+    summary: pd.DataFrame | None = None
+    _timeseries: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        if self._timeseries is None:
+            self._timeseries = self.read_timeseries()
+        return self._timeseries
+
+    def read_timeseries(self, columns: Iterable[str] | None = None, points: Iterable[int] | None = None
+                        ) -> pd.DataFrame:
+        """Read the timeseries table, optionally only some metric columns and some points.
+
+        Args:
+            columns: metrics to read (``point``, ``replication`` and ``tick`` always come along).
+            points: point indices to keep.
+        """
+        path = self.run_dir / "timeseries.parquet"
+        cols = None if columns is None else list(dict.fromkeys(["point", "replication", "tick", *columns]))
+        filters = None if points is None else [("point", "in", [int(p) for p in points])]
+        try:
+            df = pd.read_parquet(path, columns=cols, filters=filters)
+        except (pa.ArrowInvalid, KeyError) as exc:
+            raise ResultsError(f"{path}: {exc}") from None
+        if self.manifest.get("kind") == "cxsim run":
+            df = _as_batch_table(df)
+        return df
+
+    @property
+    def name(self) -> str:
+        return self.manifest.get("experiment_name") or self.manifest.get("scenario_name") or self.run_dir.name
+
+
+def _as_batch_table(df: pd.DataFrame) -> pd.DataFrame:
+    if "scenario" in df.columns:
+        df = df.drop(columns="scenario")
+    if "point" not in df.columns:
+        df.insert(0, "point", np.zeros(len(df), dtype=np.int64))
+    return df
+
+
+def load_results(run_dir: str | Path) -> Results:
+    """Read a finished ``cxsim batch`` run (or a ``cxsim run`` directory, as a one-point run).
+
+    Raises:
+        ResultsError: the directory is missing, not a results directory, or incomplete.
+    """
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    kind = manifest.get("kind")
+    if kind == "cxsim run":
+        points = pd.DataFrame({"point": [0], "name": [manifest.get("scenario_name", run_dir.name)],
+                               "scenario": [manifest.get("scenario_name", "")],
+                               "description": [manifest.get("scenario", {}).get("meta", {}).get("description", "")]})
+        reps = _as_batch_table(pd.read_parquet(run_dir / "replications.parquet"))
+        return Results(run_dir, manifest, points, reps)
+    if kind != "cxsim batch":
+        raise ResultsError(f"{run_dir}: manifest kind is {kind!r}, expected 'cxsim batch' or 'cxsim run'")
+    if not manifest.get("complete"):
+        chunks = manifest.get("chunks", [])
+        done = len(done_chunks(run_dir))
+        raise ResultsError(f"{run_dir}: run is incomplete ({done} of {len(chunks)} chunks done); "
+                           f"finish it with `cxsim batch --resume {run_dir}`")
+    for name in ("points.parquet", "replications.parquet", "timeseries.parquet"):
+        if not (run_dir / name).is_file():
+            raise ResultsError(f"{run_dir}: {name} is missing although the manifest says the run is complete")
+    summary = pd.read_csv(run_dir / "summary.csv") if (run_dir / "summary.csv").is_file() else None
+    return Results(run_dir, manifest, pd.read_parquet(run_dir / "points.parquet"),
+                   pd.read_parquet(run_dir / "replications.parquet"), summary)

@@ -1,0 +1,138 @@
+"""Commands ``cxsim compare`` and ``cxsim report`` (registered by :mod:`cxsim.cli`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .effects import BOOTSTRAP_RESAMPLES
+
+EPILOG_COMPARE = """
+\b
+Examples:
+  cxsim compare results/governance/20250101-120000
+  cxsim compare results/governance/20250101-120000 budget-sponsor-committee advisory-sponsor-nocommittee \\
+      --baseline advisory-nosponsor-nocommittee --out figures/governance
+  cxsim compare RUN_DIR 0 3 7 --metric cx_index --heatmap 7
+
+\b
+POINT is a design point's name or number (see points.parquet or `cxsim analyze`).
+Default: every point; baseline: the worst governance combination
+(advisory-nosponsor-nocommittee) if present, else the first point.
+
+\b
+Writes into --out [default: RUN_DIR/compare]:
+  curves.png/.svg          adoption over time: median, 50% and 90% bands
+  curves_panels.png/.svg   the same, one panel per point (more than 4 points)
+  success.png/.svg         chance of success with 95% Wilson intervals
+  effects.png/.svg         change vs the baseline with 95% paired-bootstrap intervals
+  interaction.png/.svg     governance factorial: interaction plot
+  weeks_to_80.png/.svg     weeks to 80% adoption and share that never got there
+  final_adoption.png/.svg  final adoption histograms (two humps = tipping)
+  departments.png/.svg     adoption by department over time (needs per-agent columns)
+  buy_in.png/.svg          true vs expressed buy-in per executive (needs per-agent columns)
+  summary.csv              per point: success probability + Wilson CI, adoption, weeks to 80%
+  effects.csv, effects.md  paired differences vs the baseline with 95% bootstrap CIs
+  factorial.csv, .md       main effects and two-way interactions (governance factorial only)
+"""
+
+EPILOG_REPORT = """
+\b
+Examples:
+  cxsim report results/governance/20250101-120000 --out governance-report.html
+  cxsim report RUN_DIR budget-sponsor-committee budget-nosponsor-nocommittee --baseline 0 --out report.html
+
+\b
+One self-contained HTML file: a plain-language summary, the options compared, all the
+figures of `cxsim compare` (embedded), the effects tables, the model's assumptions and
+calibration sources, and the exact command and seed that reproduce the run. It loads
+nothing from the network, so it can be mailed and opened offline.
+"""
+
+
+def _common(f):
+    """Options shared by compare and report."""
+    f = click.option("--resamples", default=BOOTSTRAP_RESAMPLES, show_default=True,
+                     type=click.IntRange(min=200),
+                     help="Bootstrap resamples for the effect intervals (fixed seed: reproducible).")(f)
+    f = click.option("--heatmap", "focus", metavar="POINT", default=None,
+                     help="Point of the per-department heatmap and buy-in figure [default: the baseline].")(f)
+    f = click.option("--metric", default="adoption", show_default=True,
+                     help="Time-series metric of the curves figure (a column of timeseries.parquet, "
+                          "e.g. adoption, cx_index, buy_in).")(f)
+    f = click.option("--baseline", "-b", metavar="POINT", default=None,
+                     help="Point the others are compared with (name or number).")(f)
+    f = click.argument("points", nargs=-1, metavar="[POINT]...")(f)
+    f = click.argument("run_dir", type=click.Path(path_type=Path))(f)
+    return f
+
+
+@click.command(epilog=EPILOG_COMPARE)
+@_common
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Output directory [default: RUN_DIR/compare].")
+def compare(run_dir, points, baseline, metric, focus, resamples, out):
+    """Compare design points of a batch run: figures (PNG + SVG) and effect tables."""
+    from .analysis import compare_run
+    from .report import write_compare
+
+    c = compare_run(run_dir, points or None, baseline, metric, focus, resamples)
+    from .figures import build_figures
+
+    specs = build_figures(c)
+    out = out or Path(run_dir) / "compare"
+    paths = write_compare(c, out, specs)
+    _echo_summary(c, specs)
+    click.echo(f"wrote {len(paths)} files to {out}/")
+
+
+@click.command(epilog=EPILOG_REPORT)
+@_common
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True,
+              help="The HTML file to write (replaced atomically).")
+def report(run_dir, points, baseline, metric, focus, resamples, out):
+    """Write one self-contained HTML report on a batch run, for readers who do not run cxsim."""
+    from .analysis import compare_run
+    from .figures import build_figures
+    from .report import check_report_path, write_report
+
+    check_report_path(out)
+    c = compare_run(run_dir, points or None, baseline, metric, focus, resamples)
+    specs = build_figures(c)
+    _echo_summary(c, specs)
+    command = _command("report", run_dir, points, baseline, metric, focus, resamples, out)
+    path = write_report(c, out, specs, command)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
+
+
+def _echo_summary(c, specs) -> None:
+    from .tables import pct
+
+    click.echo(f"{c.run.path}: {len(c.point_ids)} points, baseline {c.name(c.baseline)}")
+    for _, r in c.summary.iterrows():
+        click.echo(f"  {r['name']:<40} success {pct(r['success']):>5} "
+                   f"[{pct(r['success_lo'])}, {pct(r['success_hi'])}]  mean final adoption "
+                   f"{pct(r['mean_final_adoption'])}")
+    for note in c.notes:
+        click.echo(f"note: {note}")
+    for s in specs:
+        if s.figure is None:
+            click.echo(f"note: no {s.stem} figure: {s.missing}")
+
+
+def _command(name, run_dir, points, baseline, metric, focus, resamples, out) -> str:
+    """The command line that reproduces this output (from the parsed options, not from sys.argv)."""
+    import shlex
+
+    args = ["cxsim", name, str(run_dir), *map(str, points)]
+    if baseline is not None:
+        args += ["--baseline", str(baseline)]
+    if metric != "adoption":
+        args += ["--metric", metric]
+    if focus is not None:
+        args += ["--heatmap", str(focus)]
+    if resamples != BOOTSTRAP_RESAMPLES:
+        args += ["--resamples", str(resamples)]
+    args += ["--out", str(out)]
+    return " ".join(shlex.quote(a) for a in args)

@@ -1,0 +1,565 @@
+"""Slide-ready figures comparing design points (headless Agg, Okabe-Ito colours, 1600x900 px).
+
+Each builder takes a :class:`~cxsim.compare.analysis.Comparison` and returns a
+matplotlib Figure, or ``None`` with a reason when the run lacks the data (for
+example per-department columns). :func:`build_figures` runs them all;
+:func:`save_figure` writes PNG and SVG.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.patheffects as pe  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import PercentFormatter  # noqa: E402
+
+from ..plotting import PALETTE  # noqa: E402
+from .analysis import Comparison  # noqa: E402
+from .effects import factorial_cell_means  # noqa: E402
+
+__all__ = ["FigureSpec", "build_figures", "save_figure", "figure_png", "SIZE", "DPI", "METRIC_LABELS"]
+
+SIZE = (16, 9)  # inches; at DPI 100 this is 1600 x 900 px, a 16:9 slide
+DPI = 100
+GREY = "0.45"
+
+METRIC_LABELS = {
+    "adoption": "employees practising CX",
+    "buy_in": "executives' true buy-in (mean)",
+    "expressed_buy_in": "executives' expressed buy-in (mean)",
+    "covert_resisters": "covert resisters (executives)",
+    "jealousy": "jealousy toward the owner (mean)",
+    "owner_credibility": "owner's credibility",
+    "owner_present": "owner in post (share of replications)",
+    "budget_spent": "budget spent per week (k)",
+    "readiness": "readiness for change",
+    "skill": "CX skill",
+    "cx_index": "CX index",
+    "results": "visible business results",
+    "fatigue": "change fatigue",
+}
+_SHARE_METRICS = {"adoption", "buy_in", "expressed_buy_in", "jealousy", "owner_credibility", "owner_present",
+                  "readiness", "skill", "cx_index"}
+
+RC = {
+    "font.size": 17,
+    "axes.titlesize": 23,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 18,
+    "xtick.labelsize": 16,
+    "ytick.labelsize": 16,
+    "legend.fontsize": 15,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "svg.hashsalt": "cxsim",  # stable SVG ids: same data, same file
+    "font.family": "DejaVu Sans",
+}
+
+
+@dataclass
+class FigureSpec:
+    """A built figure and how to present it.
+
+    Attributes:
+        stem: file name without extension.
+        title: heading in the report.
+        caption: how to read it, in plain language.
+        figure: the figure, or ``None`` when the data are missing.
+        missing: why ``figure`` is ``None``.
+    """
+
+    stem: str
+    title: str
+    caption: str
+    figure: object | None
+    missing: str = ""
+
+
+def _ink(color: str) -> str:
+    """Colour for text and thin marks: Okabe-Ito yellow is too light on white, so darken it."""
+    return "#8A7D00" if color == PALETTE[6] else color
+
+
+def _outline(color: str, lw: float) -> list:
+    """A dark outline for yellow lines (again: light on white)."""
+    return [pe.withStroke(linewidth=lw + 2.0, foreground="0.35"), pe.Normal()] if color == PALETTE[6] else []
+
+
+def _figure(title: str, subtitle: str, nrows: int = 1, ncols: int = 1, **kw):
+    """A 16:9 figure with a bold title and grey subtitle on top, laid out by constrained layout."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=SIZE, layout="constrained", squeeze=False, **kw)
+    fig.get_layout_engine().set(rect=(0.0, 0.0, 1.0, 0.885), h_pad=0.08, w_pad=0.08)
+    fig.text(0.012, 0.975, title, fontsize=25, fontweight="bold", va="top", ha="left")
+    if subtitle:
+        fig.text(0.012, 0.918, subtitle, fontsize=15, color="0.3", va="top", ha="left")
+    return fig, axes
+
+
+def _label(c: Comparison, p: int, width: int = 60) -> str:
+    d = c.description(p)
+    text = f"{c.name(p)}: {d}" if d else c.name(p)
+    if p == c.baseline:
+        text += " (baseline)"
+    return "\n".join(textwrap.wrap(text, width, subsequent_indent="   "))
+
+
+def _short(c: Comparison, p: int) -> str:
+    return c.name(p) + (" (baseline)" if p == c.baseline else "")
+
+
+def _pct_axis(axis) -> None:
+    axis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+
+
+def _fan(ax, wide: np.ndarray, ticks: np.ndarray, color: str, label: str, bands: bool = True,
+         band_alpha=(0.10, 0.22), lw: float = 3.0, ls: str = "-") -> None:
+    q = np.nanquantile(wide, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+    if bands:
+        ax.fill_between(ticks, q[0], q[4], color=color, alpha=band_alpha[0], lw=0)
+        ax.fill_between(ticks, q[1], q[3], color=color, alpha=band_alpha[1], lw=0)
+    ax.plot(ticks, q[2], color=color, lw=lw, ls=ls, label=label, path_effects=_outline(color, lw))
+
+
+def _wide(ts: pd.DataFrame, point: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    sub = ts[ts["point"] == point]
+    w = sub.pivot(index="tick", columns="replication", values=metric)
+    return w.to_numpy(dtype=float), w.index.to_numpy()
+
+
+def _linestyles(c: Comparison) -> dict[int, str]:
+    # Beyond colour, a second cue for readers who cannot tell two hues apart.
+    styles = ["-", (0, (5, 2)), (0, (1, 1.2)), (0, (6, 2, 1.5, 2))]
+    return {p: ("-" if p == c.baseline else styles[i % len(styles)]) for i, p in enumerate(c.point_ids)}
+
+
+def _metric_label(metric: str) -> str:
+    text = METRIC_LABELS.get(metric, metric)
+    return text[0].upper() + text[1:]
+
+
+def curves_figure(c: Comparison, ts: pd.DataFrame) -> plt.Figure:
+    """Overlaid fan charts: median with 50% and 90% bands for every selected point."""
+    metric = c.metric
+    ids = c.point_ids
+    n = int(ts["replication"].nunique())
+    many = len(ids) > 4
+    with plt.rc_context(RC):
+        fig, axes = _figure(f"{_metric_label(metric)} over time",
+                            f"line: median of {n} simulated futures per option; shading: the middle 50% "
+                            "(darker) and 90% (lighter) of them")
+        ax = axes[0, 0]
+        ncol = 2 if many else 1
+        for p in ids:
+            wide, ticks = _wide(ts, p, metric)
+            _fan(ax, wide, ticks, c.colors[p], _label(c, p, 64 if ncol == 2 else 130),
+                 band_alpha=(0.05, 0.12) if many else (0.10, 0.22), ls=_linestyles(c)[p])
+        if metric == "adoption":
+            ax.axhline(c.threshold, color=GREY, ls=(0, (6, 4)), lw=1.5)
+            ax.text(0.005, c.threshold + 0.012, f"success threshold {c.threshold:.0%}", color=GREY,
+                    transform=ax.get_yaxis_transform(), fontsize=14, va="bottom")
+        ax.set_xlim(0, ts["tick"].max())
+        if metric in _SHARE_METRICS:
+            ax.set_ylim(0, 1.0)
+            _pct_axis(ax.yaxis)
+        ax.set_xlabel("week")
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        fig.legend(loc="outside lower left", ncol=ncol, fontsize=13.5 if many else 15, handlelength=3.2,
+                   columnspacing=2.0, labelspacing=0.6)
+    return fig
+
+
+def curves_panels_figure(c: Comparison, ts: pd.DataFrame) -> plt.Figure:
+    """One small panel per point (its fan chart), with the baseline's median for reference."""
+    ids = c.point_ids
+    metric = c.metric
+    ncol = 4 if len(ids) > 6 else 3
+    nrow = -(-len(ids) // ncol)
+    with plt.rc_context({**RC, "axes.titlesize": 16, "xtick.labelsize": 13, "ytick.labelsize": 13,
+                         "axes.labelsize": 15}):
+        fig, axes = _figure(f"{_metric_label(metric)}: one panel per option",
+                            "line: median; shading: middle 50% and 90% of simulated futures; "
+                            "grey dashes: the baseline's median", nrow, ncol, sharex=True, sharey=True)
+        bw, bt = _wide(ts, c.baseline, metric)
+        bmed = np.nanquantile(bw, 0.5, axis=1)
+        for ax, p in zip(axes.flat, ids):
+            wide, ticks = _wide(ts, p, metric)
+            if p != c.baseline:
+                ax.plot(bt, bmed, color=GREY, lw=1.8, ls="--")
+            _fan(ax, wide, ticks, c.colors[p], c.name(p), lw=2.5)
+            if metric == "adoption":
+                ax.axhline(c.threshold, color=GREY, ls=":", lw=1.2)
+            ax.set_title("\n".join(textwrap.wrap(_short(c, p), 34)), loc="left", fontweight="bold",
+                         color=_ink(c.colors[p]))
+            if metric in _SHARE_METRICS:
+                ax.set_ylim(0, 1)
+                _pct_axis(ax.yaxis)
+        for ax in list(axes.flat)[len(ids):]:
+            ax.set_visible(False)
+        for ax in axes[-1]:
+            ax.set_xlabel("week")
+    return fig
+
+
+def _rows_axis(ax, c: Comparison, ids: list[int] | None = None) -> None:
+    """One horizontal row per point, names on the left in their colours (first point on top)."""
+    ids = c.point_ids if ids is None else ids
+    ax.set_ylim(len(ids) - 0.5, -0.5)
+    ax.set_yticks(range(len(ids)))
+    ax.set_yticklabels([_short(c, p) for p in ids])
+    for lab, p in zip(ax.get_yticklabels(), ids):
+        lab.set_color(_ink(c.colors[p]))
+    ax.grid(axis="y", alpha=0)
+    ax.tick_params(axis="y", length=0)
+
+
+def weeks80_figure(c: Comparison) -> plt.Figure | None:
+    """Weeks to 80% adoption per point (box plus dots), with the share that never got there."""
+    rp = c.replications
+    if "weeks_to_80" not in rp:
+        return None
+    horizon = c.ticks or int(np.nanmax(rp["weeks_to_80"].to_numpy(dtype=float), initial=1))
+    with plt.rc_context(RC):
+        fig, axes = _figure("How long until 80% of employees practise CX?",
+                            "each dot is one simulated future that got there; box: middle half, thick line: "
+                            "median; right: share of futures that never got there")
+        ax = axes[0, 0]
+        rng = np.random.default_rng(0)  # jitter only; fixed so the figure is reproducible
+        for i, p in enumerate(c.point_ids):
+            w = rp.loc[rp["point"] == p, "weeks_to_80"].to_numpy(dtype=float)
+            hit = w[~np.isnan(w)]
+            never = 1 - hit.size / w.size
+            col = c.colors[p]
+            if hit.size:
+                ax.boxplot([hit], positions=[i], orientation="horizontal", widths=0.55, showfliers=False,
+                           patch_artist=True, manage_ticks=False,
+                           boxprops=dict(facecolor=col, alpha=0.25, edgecolor=_ink(col), lw=2),
+                           medianprops=dict(color=_ink(col), lw=4), whiskerprops=dict(color=_ink(col), lw=2),
+                           capprops=dict(color=_ink(col), lw=2))
+                ax.scatter(hit, i + rng.uniform(-0.22, 0.22, hit.size), s=16, color=col, alpha=0.5, lw=0,
+                           zorder=3)
+            ax.text(1.015, i, f"never: {never:.0%}", transform=ax.get_yaxis_transform(), va="center",
+                    fontsize=16, fontweight="bold" if never >= 0.5 else "normal", color="0.15")
+        _rows_axis(ax, c)
+        ax.set_xlim(0, horizon)
+        ax.set_xlabel(f"week in which adoption first reached 80% (horizon: week {horizon})")
+    return fig
+
+
+def success_figure(c: Comparison) -> plt.Figure:
+    """Success probability per point with 95% Wilson intervals."""
+    s = c.summary.set_index("point")
+    nmin, nmax = int(s["replications"].min()), int(s["replications"].max())
+    n_text = f"{nmin}" if nmin == nmax else f"{nmin}-{nmax}"
+    with plt.rc_context(RC):
+        fig, axes = _figure("Chance of success",
+                            f"share of {n_text} simulated futures in which at least {c.threshold:.0%} of employees "
+                            "practise CX at the horizon; bar: 95% interval")
+        ax = axes[0, 0]
+        for i, p in enumerate(c.point_ids):
+            r = s.loc[p]
+            col = c.colors[p]
+            ax.plot([r["success_lo"], r["success_hi"]], [i, i], color=col, lw=6, alpha=0.5,
+                    solid_capstyle="butt")
+            ax.plot([r["success"]], [i], "o", color=col, ms=17, mec="0.2" if col == PALETTE[6] else "white",
+                    mew=1.5, zorder=3)
+            ax.text(1.02, i, f"{r['success']:.0%}", transform=ax.get_yaxis_transform(), va="center",
+                    fontsize=18, fontweight="bold", color="0.15")
+        ax.axvline(s.loc[c.baseline, "success"], color=GREY, ls=":", lw=1.5)
+        _rows_axis(ax, c)
+        ax.set_xlim(-0.015, 1.015)  # room for a dot at 0% or 100%
+        ax.set_xticks(np.linspace(0, 1, 6))
+        _pct_axis(ax.xaxis)
+        ax.set_xlabel("chance of success (dotted line: the baseline)")
+    return fig
+
+
+def histogram_figure(c: Comparison) -> plt.Figure:
+    """Final adoption histograms, one row per point on a shared axis (two humps = tipping)."""
+    rp = c.replications
+    ids = c.point_ids
+    n = len(ids)
+    bins = np.linspace(0, 1, 41)
+    with plt.rc_context({**RC, "axes.grid": False}):
+        fig, axes = _figure("Where each option ends up",
+                            "spread of final adoption over the simulated futures (bar height: share of "
+                            "futures); two humps mean the organization tips one way or the other",
+                            n, 1, sharex=True, sharey=True)
+        axes = axes[:, 0]
+        fig.get_layout_engine().set(h_pad=0.01, hspace=0.0)
+        for ax, p in zip(axes, ids):
+            x = rp.loc[rp["point"] == p, "final_adoption"].to_numpy(dtype=float)
+            w = np.full(x.size, 1 / max(x.size, 1))
+            ax.hist(x, bins=bins, weights=w, color=c.colors[p], alpha=0.9, edgecolor="white", lw=0.5)
+            ax.axvline(c.threshold, color=GREY, ls=(0, (6, 4)), lw=1.5)
+            ax.set_yticks([])
+            ax.spines["left"].set_visible(False)
+            ax.set_ylabel(_short(c, p), rotation=0, ha="right", va="center", fontsize=15 if n <= 6 else 14,
+                          color=_ink(c.colors[p]))
+            ax.text(1.01, 0.5, f"{(x >= c.threshold).mean():.0%} succeed", transform=ax.transAxes,
+                    ha="left", va="center", fontsize=15 if n <= 6 else 14, color="0.15")
+        axes[-1].set_xlim(0, 1)
+        _pct_axis(axes[-1].xaxis)
+        axes[-1].set_xlabel(f"share of employees practising CX at the horizon "
+                            f"(dashed: success threshold {c.threshold:.0%})")
+    return fig
+
+
+def _pretty(ident: str) -> str:
+    if len(ident) <= 4 and "_" not in ident:
+        return ident.upper()
+    return ident.replace("_", " ").capitalize()
+
+
+def heatmap_figure(c: Comparison, ts: pd.DataFrame) -> plt.Figure:
+    """Median adoption per department (rows) and week (columns) for the focus point."""
+    cols = [k for k in ts.columns if k.startswith("adoption:")]
+    sub = ts[ts["point"] == c.focus]
+    med = sub.groupby("tick")[cols].median()
+    order = med.iloc[-1].sort_values(ascending=False, kind="stable").index  # laggards at the bottom
+    mat = med[order].to_numpy(dtype=float).T
+    ticks = med.index.to_numpy()
+    with plt.rc_context({**RC, "axes.grid": False}):
+        fig, axes = _figure(f"Who lags? Adoption by department under {_short(c, c.focus)}",
+                            f"median over {sub['replication'].nunique()} simulated futures; departments sorted "
+                            "by final adoption, laggards at the bottom; right: final value")
+        ax = axes[0, 0]
+        im = ax.imshow(mat, aspect="auto", cmap="cividis", vmin=0, vmax=1, interpolation="nearest",
+                       extent=(ticks[0] - 0.5, ticks[-1] + 0.5, len(order) - 0.5, -0.5))
+        ax.set_yticks(range(len(order)))
+        ax.set_yticklabels([_pretty(k.split(":", 1)[1]) for k in order])
+        ax.tick_params(axis="y", length=0)
+        for i, k in enumerate(order):
+            ax.text(1.01, i, f"{med[k].iloc[-1]:.0%}", transform=ax.get_yaxis_transform(), va="center",
+                    fontsize=15)
+        ax.set_xlabel("week")
+        cb = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, aspect=30)
+        cb.set_label("employees practising CX")
+        _pct_axis(cb.ax.yaxis)
+    return fig
+
+
+def buy_in_figure(c: Comparison, ts: pd.DataFrame, shown: list[int]) -> plt.Figure:
+    """Per executive, mean true and expressed buy-in over time; shading where public exceeds private."""
+    execs = [k.split(":", 1)[1] for k in ts.columns if k.startswith("buy_in:")]
+    execs = [e for e in execs if f"expressed:{e}" in ts.columns]
+    ncol = min(4, len(execs))
+    nrow = -(-len(execs) // ncol)
+    with plt.rc_context({**RC, "axes.titlesize": 18, "xtick.labelsize": 13, "ytick.labelsize": 13,
+                         "axes.labelsize": 15}):
+        fig, axes = _figure("Hidden politics: what executives say vs what they think",
+                            "mean over simulated futures; solid: true (private) buy-in, dashed: expressed "
+                            "(public) buy-in; shaded: saying more than they think = playing along",
+                            nrow, ncol, sharex=True, sharey=True)
+        means = {p: ts[ts["point"] == p].groupby("tick").mean(numeric_only=True) for p in shown}
+        for ax, e in zip(axes.flat, execs):
+            peak_txt = []
+            for p in shown:
+                m = means[p]
+                t = m.index.to_numpy()
+                true, expr = m[f"buy_in:{e}"].to_numpy(float), m[f"expressed:{e}"].to_numpy(float)
+                col = c.colors[p]
+                ax.fill_between(t, true, expr, where=expr > true, color=col, alpha=0.3, lw=0, interpolate=True)
+                ax.plot(t, true, color=col, lw=2.6, path_effects=_outline(col, 2.6))
+                ax.plot(t, expr, color=col, lw=2.0, ls=(0, (4, 2)))
+                gap = expr - true
+                if gap.size and gap.max() >= 0.02:
+                    peak_txt.append((col, f"+{100 * gap.max():.0f} pts"))
+            ax.set_title(_pretty(e), loc="left", fontweight="bold")
+            for k, (col, txt) in enumerate(peak_txt):
+                ax.text(0.98, 0.06 + 0.13 * k, f"peak gap {txt}", transform=ax.transAxes, ha="right", fontsize=13,
+                        color=_ink(col), fontweight="bold")
+            ax.set_ylim(0, 1)
+            _pct_axis(ax.yaxis)
+        for ax in list(axes.flat)[len(execs):]:
+            ax.set_visible(False)
+        for ax in axes[-1]:
+            ax.set_xlabel("week")
+        handles = [matplotlib.lines.Line2D([], [], color=c.colors[p], lw=5, path_effects=_outline(c.colors[p], 5))
+                   for p in shown]
+        fig.legend(handles, [_label(c, p, 70) for p in shown], loc="outside lower left", ncol=len(shown),
+                   fontsize=14)
+    return fig
+
+
+def effects_figure(c: Comparison) -> plt.Figure | None:
+    """Forest plot: each point's change vs the baseline in success probability (95% paired CI)."""
+    e = c.effects
+    if e.empty or e["diff_success"].isna().all():
+        return None
+    ids = [p for p in c.point_ids if p != c.baseline]
+    e = e.set_index("point").loc[ids]
+    with plt.rc_context(RC):
+        fig, axes = _figure(f"What each option changes against {c.name(c.baseline)}",
+                            "diamond: change in the chance of success (percentage points); bar: 95% interval "
+                            "from a paired bootstrap over the simulated futures")
+        ax = axes[0, 0]
+        for i, p in enumerate(ids):
+            r = e.loc[p]
+            col = c.colors[p]
+            ax.plot([r["diff_success_lo"], r["diff_success_hi"]], [i, i], color=col, lw=6, alpha=0.5,
+                    solid_capstyle="butt")
+            ax.plot([r["diff_success"]], [i], "D", color=col, ms=15, mec="0.2" if col == PALETTE[6] else "white",
+                    mew=1.5, zorder=3)
+            ax.text(1.015, i, f"{100 * r['diff_success']:+.0f}  [{100 * r['diff_success_lo']:+.0f} to "
+                              f"{100 * r['diff_success_hi']:+.0f}]", transform=ax.get_yaxis_transform(),
+                    va="center", fontsize=16)
+        _rows_axis(ax, c, ids)
+        ax.axvline(0, color="0.2", lw=1.5)
+        lo = min(-0.05, float(e["diff_success_lo"].min()) - 0.03)
+        hi = max(0.05, float(e["diff_success_hi"].max()) + 0.03)
+        ax.set_xlim(lo, hi)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{100 * v:+.0f}"))
+        ax.set_xlabel("change in the chance of success (percentage points)")
+    return fig
+
+
+def interaction_figure(c: Comparison) -> plt.Figure | None:
+    """Interaction plot of the factorial: for each pair of factors, success probability by levels."""
+    fac = c.factorial
+    if fac is None or len(fac.factors) < 2:
+        return None
+    pairs = [(i, j) for i in range(len(fac.factors)) for j in range(i + 1, len(fac.factors))]
+    rp = c.replications
+    with plt.rc_context(RC):
+        fig, axes = _figure("Do the governance choices reinforce each other?",
+                            "chance of success; each dot averages over the remaining choice; bars: 95% "
+                            "paired-bootstrap intervals; lines that are not parallel = interaction",
+                            1, len(pairs), sharey=True)
+        for ax, (i, j) in zip(axes[0], pairs):
+            fi, fj = fac.factors[i], fac.factors[j]
+            cm = factorial_cell_means(rp, fac, i, j, "success", c.resamples, c.bootstrap_seed)
+            for b, col, mk, ls in ((0, PALETTE[7], "o", "--"), (1, PALETTE[0], "s", "-")):
+                d = cm[cm["b"] == b].sort_values("a")
+                x = d["a"].to_numpy() + (b - 0.5) * 0.06
+                ax.errorbar(x, d["mean"], yerr=[d["mean"] - d["lo"], d["hi"] - d["mean"]], color=col, lw=3,
+                            ls=ls, marker=mk, ms=12, capsize=6, label=f"{fj.label}: {(fj.low, fj.high)[b]}")
+            ax.set_xticks([0, 1])
+            ax.set_xticklabels([fi.low, fi.high])
+            ax.set_xlim(-0.3, 1.3)
+            ax.set_xlabel(fi.label)
+            ax.set_ylim(-0.02, 1.04)
+            _pct_axis(ax.yaxis)
+            ax.legend(loc="best", fontsize=14)
+            ax.grid(axis="x", alpha=0)
+        axes[0][0].set_ylabel("chance of success")
+    return fig
+
+
+def build_figures(c: Comparison) -> list[FigureSpec]:
+    """Build every figure the comparison supports (missing data give ``figure=None`` with a reason)."""
+    specs: list[FigureSpec] = []
+    run = c.run
+    ids = c.point_ids
+    ts_cols = run.timeseries_columns
+    metric = c.metric
+    curves_caption = ("Each line is the median over the simulated futures of one option; the darker band holds "
+                      "the middle 50% of futures and the lighter band 90%. Where bands overlap, the options "
+                      "cannot be told apart with confidence.")
+    if metric in ts_cols:
+        ts = run.timeseries([metric], ids)
+        specs.append(FigureSpec("curves", f"{METRIC_LABELS.get(metric, metric).capitalize()} over time",
+                                curves_caption, curves_figure(c, ts)))
+        if len(ids) > 4:
+            specs.append(FigureSpec("curves_panels", "The same, one panel per option",
+                                    "Each panel shows one option with its bands; the grey dashed line is the "
+                                    "baseline's median, for reference.", curves_panels_figure(c, ts)))
+    else:
+        why = (f"the run kept no time series of {metric!r}" if ts_cols
+               else "the run kept no time series (timeseries.parquet is missing)")
+        specs.append(FigureSpec("curves", "Adoption over time", curves_caption, None, why))
+    specs.append(FigureSpec(
+        "success", "Chance of success",
+        f"Share of simulated futures in which at least {c.threshold:.0%} of employees practise CX at the "
+        "horizon, with its 95% (Wilson) interval.", success_figure(c)))
+    eff = effects_figure(c) if len(ids) > 1 else None
+    if eff is not None:
+        specs.append(FigureSpec(
+            "effects", "Change against the baseline",
+            f"How much each option raises or lowers the chance of success compared with "
+            f"{c.name(c.baseline)}, with a 95% interval. The same simulated futures are run under every "
+            "option, so the comparison is like-for-like.", eff))
+    inter = interaction_figure(c)
+    if inter is not None:
+        specs.append(FigureSpec(
+            "interaction", "How the governance choices combine",
+            "Each panel takes two governance choices; each dot averages over the remaining choice. Parallel "
+            "lines mean the effects simply add up; lines that fan out mean a choice pays off more when "
+            "combined with the other.", inter))
+    specs.append(FigureSpec(
+        "weeks_to_80", "Time to 80% adoption",
+        "For the futures that got there, the week in which 80% of employees practised CX (box: middle half, "
+        "line: median). The share that never got there within the horizon is on the right.", weeks80_figure(c),
+        "" if "weeks_to_80" in c.replications else "replications.parquet has no weeks_to_80 column"))
+    specs.append(FigureSpec(
+        "final_adoption", "Where each option ends up",
+        "Distribution of the final share of employees practising CX. Two humps mean the organization tends "
+        "to tip: either CX takes hold or it fizzles out.", histogram_figure(c)))
+    dept_cols = [k for k in ts_cols if k.startswith("adoption:")]
+    heat_caption = ("Median adoption per department over time for one option; dark = few employees practising "
+                    "CX, bright = most. Departments that stay dark are the laggards to work on.")
+    if dept_cols:
+        ts = run.timeseries(dept_cols, [c.focus])
+        specs.append(FigureSpec("departments", f"Who lags: departments under {c.name(c.focus)}", heat_caption,
+                                heatmap_figure(c, ts)))
+    else:
+        specs.append(FigureSpec("departments", "Who lags: departments", heat_caption, None,
+                                "this run did not keep per-department columns (adoption:<department>); "
+                                "rerun the batch keeping per-agent columns to see which departments lag"))
+    exec_cols = [k for k in ts_cols if k.startswith(("buy_in:", "expressed:"))]
+    buy_caption = ("For each executive, private (true) buy-in against what they express in public, averaged "
+                   "over the run. A gap (open dot to the right) is hidden resistance: an executive playing "
+                   "along in meetings while slowing CX down in their own departments.")
+    if exec_cols:
+        # The focus point against the most successful other one (ties: higher mean final adoption).
+        others = c.summary[c.summary["point"] != c.focus]
+        best = others.sort_values(["success", "mean_final_adoption"], ascending=False, kind="stable")
+        shown = [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
+        ts = run.timeseries(exec_cols, shown)
+        specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption,
+                                buy_in_figure(c, ts, shown)))
+    else:
+        specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, None,
+                                "this run did not keep per-executive columns (buy_in:<executive>, "
+                                "expressed:<executive>)"))
+    for spec in specs:
+        freeze_layout(spec.figure)
+    return specs
+
+
+def freeze_layout(fig) -> None:
+    """Run the constrained layout once and keep it: later saves (PNG, SVG) skip the costly layout pass."""
+    if fig is not None and fig.get_layout_engine() is not None:
+        fig.draw_without_rendering()
+        fig.set_layout_engine("none")
+
+
+def save_figure(fig, out_dir: str | Path, stem: str) -> list[Path]:
+    """Write ``stem.png`` and ``stem.svg`` into ``out_dir``; returns the paths."""
+    out_dir = Path(out_dir)
+    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.svg"]
+    with plt.rc_context({"svg.hashsalt": "cxsim"}):
+        fig.savefig(paths[0], dpi=DPI, metadata={"Software": None})
+        fig.savefig(paths[1], metadata={"Date": None})
+    return paths
+
+
+def figure_png(fig) -> bytes:
+    """The figure as PNG bytes (for embedding)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()

@@ -1,0 +1,315 @@
+"""Outputs of a comparison: figure files and tables (``cxsim compare``) and one self-contained HTML report.
+
+The report embeds every figure as a base64 PNG and its CSS inline; it references no
+external script, stylesheet, font or image, so it opens offline and can be mailed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ..errors import ResultsError
+from ..provenance import command_line, now_iso, package_versions
+from .analysis import Comparison
+from .effects import markdown_table
+from .figures import FigureSpec, build_figures, figure_png, save_figure
+from .tables import effects_table, factorial_table, options_table, summary_sentences
+
+__all__ = ["write_compare", "render_report", "write_report", "check_report_path", "ASSUMPTIONS", "SOURCES"]
+
+
+# ------------------------------------------------------------------ cxsim compare
+
+def write_compare(c: Comparison, out_dir: str | Path, specs: list[FigureSpec] | None = None) -> list[Path]:
+    """Write figures (PNG + SVG), ``summary.csv``, ``effects.csv/.md`` and, for a factorial, ``factorial.csv/.md``.
+
+    Returns:
+        The written paths.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"{out}: exists and is not a directory; choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    specs = build_figures(c) if specs is None else specs
+    written: list[Path] = []
+    for s in specs:
+        if s.figure is not None:
+            written += save_figure(s.figure, out, s.stem)
+            plt.close(s.figure)
+    c.summary.to_csv(out / "summary.csv", index=False)
+    c.effects.to_csv(out / "effects.csv", index=False)
+    md = [f"# Effects against the baseline ({c.name(c.baseline)})\n",
+          f"Paired by replication; 95% percentile bootstrap intervals from {c.resamples} resamples "
+          f"(seed {c.bootstrap_seed}). Differences in percentage points.\n",
+          markdown_table(effects_table(c)) if len(c.effects) else "(only one point: nothing to compare)\n",
+          "\n## The options\n", markdown_table(options_table(c))]
+    (out / "effects.md").write_text("\n".join(md))
+    written += [out / "summary.csv", out / "effects.csv", out / "effects.md"]
+    if c.factorial_table is not None:
+        c.factorial_table.to_csv(out / "factorial.csv", index=False)
+        (out / "factorial.md").write_text(
+            "# Governance factorial: effects on the chance of success\n\n"
+            "Main effect: average over the other factors of (high level - low level). Interaction A x B: "
+            "(effect of A when B is at its high level) - (effect of A when B is at its low level), averaged "
+            f"over the remaining factor. Percentage points; 95% paired bootstrap intervals ({c.resamples} "
+            f"resamples, seed {c.bootstrap_seed}).\n\n" + markdown_table(factorial_table(c)))
+        written += [out / "factorial.csv", out / "factorial.md"]
+    return written
+
+
+# ------------------------------------------------------------------ the HTML report
+
+ASSUMPTIONS = [
+    "One simulated week is one tick. The company is a set of executives (each with a private buy-in to CX, "
+    "the buy-in they show in public, jealousy toward the CX owner, trust and understanding) and departments "
+    "(headcount, readiness for change, CX skill, silo pull, share of employees who have adopted CX practices).",
+    "Employees adopt CX practices by push (training, targets) and by imitating colleagues; adoption slips back "
+    "where the department's executive does not support it.",
+    "A budget-holding owner can fund training, staff and targets; an advisory owner can only persuade. More "
+    "status for the owner also breeds more jealousy among peers.",
+    "Jealous executives may resist covertly: they keep saying yes in meetings while slowing CX down in their "
+    "own departments. A CX committee makes this more likely to be seen and builds familiarity.",
+    "An active CEO sponsor pulls executives toward co-ownership, protects the owner and the budget, and makes "
+    "open resistance costly. Without support, owners leave and budgets get cut.",
+    "Visible business results arrive with a delay and feed buy-in; if they do not come within executives' "
+    "patience, support erodes.",
+    "Each simulated future draws its own random events (departures, detections, shocks). The same futures are "
+    "replayed under every option (common random numbers), so differences come from the options, not from luck.",
+]
+
+SOURCES = [
+    ("McKinsey & Company (2015), \u201cHow to beat the transformation odds\u201d (global survey)",
+     "about 26% of organizational transformations are reported as successful. Calibration target: the "
+     "reference organization (advisory owner, passive CEO, no committee) succeeds in 25-35% of futures."),
+    ("Hughes, M. (2011), \u201cDo 70 per cent of all organizational change initiatives really fail?\u201d, "
+     "Journal of Change Management 11(4)",
+     "finds no valid empirical evidence for the popular \u201c70% of change fails\u201d figure; targets are "
+     "therefore ranges, not a single well-known number."),
+    ("Prosci, Best Practices in Change Management (benchmarking studies)",
+     "88-94% of projects with excellent change management and sponsorship met their objectives, against "
+     "15-17% with poor change management. Calibration targets: the weakest governance (advisory owner, no "
+     "sponsor, no committee) succeeds in 10-20% of futures, the strongest (budget, active sponsor, "
+     "committee) in 80-95%, and each choice helps on its own."),
+    ("Chief Customer Officer Council, CCO tenure studies",
+     "average chief customer officer tenure of about 29 months. Calibration target: without a CEO sponsor, "
+     "55-75% of first CX owners have left within three years."),
+]
+
+_CSS = """
+:root { --ink: #1b1b1b; --muted: #5a5a5a; --rule: #d9d9d9; --accent: #0072B2; --bg-soft: #f5f7fa; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--ink); background: #fff;
+  font: 17px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1080px; margin: 0 auto; padding: 32px 28px 64px; }
+h1 { font-size: 2.0em; line-height: 1.2; margin: 0 0 6px; }
+h2 { font-size: 1.4em; margin: 44px 0 10px; padding-top: 10px; border-top: 2px solid var(--rule); }
+h3 { font-size: 1.15em; margin: 30px 0 6px; }
+.meta { color: var(--muted); margin: 0 0 20px; }
+.brief { background: var(--bg-soft); border-left: 6px solid var(--accent); padding: 14px 22px; border-radius: 4px; }
+.brief li { margin: 7px 0; }
+figure { margin: 10px 0 26px; }
+figure img { width: 100%; height: auto; border: 1px solid var(--rule); border-radius: 4px; }
+figcaption { color: var(--muted); font-size: 0.93em; margin-top: 6px; }
+.missing { color: var(--muted); font-style: italic; border: 1px dashed var(--rule); padding: 10px 14px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 6px; font-size: 0.9em; }
+th, td { text-align: left; padding: 6px 9px; border-bottom: 1px solid var(--rule); vertical-align: top; }
+th { background: var(--bg-soft); font-weight: 600; }
+td.num, th.num { text-align: right; }
+td.num, td.ci { white-space: nowrap; }
+td:first-child { white-space: nowrap; }
+.options td:nth-child(2) { min-width: 15em; }
+.swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; margin-right: 6px;
+  vertical-align: -0.1em; }
+.note { color: var(--muted); font-size: 0.92em; }
+pre { margin: 0; background: var(--bg-soft); padding: 8px 12px; border-radius: 4px; overflow-x: auto; font-size: 0.88em;
+  white-space: pre-wrap; word-break: break-all; }
+dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 8px 18px; align-items: baseline; }
+dt { color: var(--muted); }
+dd { margin: 0; }
+@media print { main { max-width: none; padding: 0; } h2 { break-before: auto; } figure { break-inside: avoid; } }
+"""
+
+
+def _e(x) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _table_html(df: pd.DataFrame, num_cols=(), swatches: dict[str, str] | None = None, cls: str = "") -> str:
+    head = "".join(f'<th class="num">{_e(c)}</th>' if c in num_cols else f"<th>{_e(c)}</th>" for c in df.columns)
+    rows = []
+    for _, r in df.iterrows():
+        cells = []
+        for i, col in enumerate(df.columns):
+            v = r[col]
+            keep_whole = "interval" in str(col) or "vs baseline" in str(col)  # "+21 to +37" on one line
+            cls = ' class="num"' if col in num_cols else (' class="ci"' if keep_whole else "")
+            sw = ""
+            if i == 0 and swatches is not None:
+                color = swatches.get(str(v).replace(" (baseline)", ""))
+                if color:
+                    sw = f'<span class="swatch" style="background:{_e(color)}"></span>'
+            cells.append(f"<td{cls}>{sw}{_e(v)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    klass = f' class="{cls}"' if cls else ""
+    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _figure_html(spec: FigureSpec) -> str:
+    title = f"<h3>{_e(spec.title)}</h3>"
+    if spec.figure is None:
+        return title + f'<p class="missing">Not available: {_e(spec.missing)}.</p>'
+    data = base64.b64encode(figure_png(spec.figure)).decode("ascii")
+    return (f'{title}<figure id="fig-{_e(spec.stem)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{_e(spec.title)}: {_e(spec.caption)}" width="1600" height="900">'
+            f"<figcaption>{_e(spec.caption)}</figcaption></figure>")
+
+
+def render_report(c: Comparison, specs: list[FigureSpec] | None = None, command: str | None = None) -> str:
+    """The report as one HTML string (figures embedded as base64 PNG).
+
+    Args:
+        c: the comparison.
+        specs: prebuilt figures (default: build them).
+        command: the command that made this report (default: this process's command line).
+    """
+    specs = build_figures(c) if specs is None else specs
+    m = c.run.manifest
+    exp = m.get("experiment_name") or c.run.path.parent.name
+    title = "Which CX governance gives the best odds?"
+    finished = m.get("finished") or ""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # Belt and braces: even if a reader's mail client rewrites the page, forbid network loads.
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+        'style-src \'unsafe-inline\'">',
+        f"<title>{_e(title)} ({_e(exp)})</title>",
+        f"<style>{_CSS}</style></head><body><main>",
+        f"<h1>{_e(title)}</h1>",
+        f'<p class="meta">Simulation study <strong>{_e(exp)}</strong>, run {_e(c.run.path.name)}'
+        + (f", finished {_e(finished[:10])}" if finished else "")
+        + f". Baseline: <strong>{_e(c.name(c.baseline))}</strong>.</p>",
+        '<section id="summary"><h2 style="border:0;margin-top:18px">In brief</h2><ul class="brief">',
+        *[f"<li>{_e(s)}</li>" for s in summary_sentences(c)],
+        "</ul>",
+    ]
+    if c.notes:
+        parts.append("".join(f'<p class="note">Note: {_e(n)}</p>' for n in c.notes))
+    parts.append("</section>")
+    names = {c.name(p): c.colors[p] for p in c.point_ids}
+    parts += [
+        '<section id="options"><h2>The options compared</h2>',
+        "<p>Each option is one way of governing customer-experience management; all else about the "
+        "company is the same. The chance of success is the share of simulated futures in which the target "
+        "adoption was reached; the 95% interval shows how precisely the simulation pins it down.</p>",
+        _table_html(options_table(c), num_cols=("futures", "mean final adoption", "median weeks to 80%",
+                                                "never reached 80%"), swatches=names, cls="options"),
+        "</section>",
+        '<section id="figures"><h2>Figures</h2>',
+        *[_figure_html(s) for s in specs],
+        "</section>",
+        '<section id="effects"><h2>Effects against the baseline</h2>',
+    ]
+    if len(c.effects):
+        parts += [
+            f"<p>Each option compared with <strong>{_e(c.name(c.baseline))}</strong> on the same simulated "
+            "futures. Differences are in percentage points. An interval that does not include 0 means the "
+            "difference is not an accident of the simulation's randomness.</p>",
+            _table_html(effects_table(c), num_cols=("change (points)", "change in adoption (points)", "pairs"),
+                        swatches=names),
+            f'<p class="note">Method: paired percentile bootstrap over replications ({c.resamples} resamples, '
+            f"fixed seed {c.bootstrap_seed}); each resample draws replication numbers with replacement and keeps "
+            "every option's result for that replication together (common random numbers).</p>",
+        ]
+    else:
+        parts.append("<p>Only one option was selected: there is nothing to compare it with.</p>")
+    ftab = factorial_table(c)
+    if ftab is not None:
+        parts += [
+            "<h3>The governance factorial</h3>",
+            "<p>The options form a full factorial design of the governance choices, so the effect of each "
+            "choice can be separated. A <em>main effect</em> is the average change in the chance of success "
+            "from making that choice, over all combinations of the other choices. An <em>interaction</em> "
+            "says how much larger (positive) or smaller (negative) one choice's effect is when the other choice "
+            "is also made.</p>",
+            _table_html(ftab, num_cols=("effect on chance of success (points)",)),
+        ]
+    parts.append("</section>")
+    parts += [
+        '<section id="model"><h2>What the model assumes</h2><ul>',
+        *[f"<li>{_e(a)}</li>" for a in ASSUMPTIONS],
+        "</ul><h3>Calibration sources</h3><p>The default parameters are tuned so that the model reproduces "
+        "published orders of magnitude (these are targets for plausibility, not measurements of your "
+        "company):</p><ul>",
+        *[f"<li><strong>{_e(s)}</strong>: {_e(t)}</li>" for s, t in SOURCES],
+        "</ul></section>",
+    ]
+    versions = m.get("versions") or {}
+    report_cmd = command or command_line()
+    parts += [
+        '<section id="reproduce"><h2>How to reproduce these results</h2>',
+        "<p>The simulation is reproducible to the bit: the same command, seed and software versions give the "
+        "same numbers.</p>",
+        "<dl>",
+        f"<dt>Simulation command</dt><dd><pre>{_e(m.get('command', 'not recorded'))}</pre></dd>",
+        f"<dt>Seed</dt><dd>{_e(m.get('seed', 'not recorded'))}</dd>",
+        f"<dt>Futures per option</dt><dd>{_e(m.get('replications', 'not recorded'))}</dd>",
+        f"<dt>Weeks simulated</dt><dd>{_e(m.get('ticks', 'not recorded'))}</dd>",
+        f"<dt>Experiment file</dt><dd>{_e(m.get('experiment_file', 'not recorded'))}</dd>",
+        f"<dt>Source version</dt><dd>cxsim {_e(versions.get('cxsim', '?'))}, git commit "
+        f"{_e(m.get('git_commit') or 'not recorded')}</dd>",
+        f"<dt>Ran</dt><dd>{_e(m.get('started', '?'))} to {_e(m.get('finished', '?'))}</dd>",
+        f"<dt>Results directory</dt><dd>{_e(c.run.path)}</dd>",
+        f"<dt>This report</dt><dd><pre>{_e(report_cmd)}</pre></dd>",
+        "</dl>",
+        f"<details><summary>Software versions</summary><pre>{_e(json.dumps(versions, indent=1))}</pre></details>",
+        "</section>",
+        f'<p class="note">Generated by cxsim {_e(package_versions().get("cxsim", "?"))} on {_e(now_iso())}.</p>',
+        "</main></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def check_report_path(out: str | Path) -> Path:
+    """Refuse an output path that is a directory (checked before any work is done)."""
+    out = Path(out)
+    if out.is_dir():
+        raise ResultsError(f"{out}: is a directory; --out takes a file name such as report.html")
+    return out
+
+
+def write_report(c: Comparison, out: str | Path, specs: list[FigureSpec] | None = None,
+                 command: str | None = None) -> Path:
+    """Write the report atomically: a temporary file in the same directory, then a rename.
+
+    Returns:
+        The report's path.
+    """
+    out = check_report_path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    specs = build_figures(c) if specs is None else specs
+    try:
+        text = render_report(c, specs, command)
+    finally:
+        for s in specs:
+            if s.figure is not None:
+                plt.close(s.figure)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out

@@ -1,0 +1,92 @@
+"""``cxsim dashboard``: serve the workshop app (Solara on uvicorn) until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import click
+
+from .session import ENV_SCENARIO, ENV_SEED
+
+EPILOG = """
+\b
+Examples:
+  cxsim dashboard                      # reference scenario, http://127.0.0.1:8765
+  cxsim dashboard governance/advisory-nosponsor-nocommittee --port 9000
+  cxsim dashboard my_company.toml --seed 7
+
+\b
+Running a room (see docs/workshop.md):
+  1. On the facilitator's laptop:  cxsim dashboard --host 0.0.0.0 --port 8765
+     (0.0.0.0 listens on every network interface; the default 127.0.0.1
+     accepts this laptop only).
+  2. Find the laptop's address on the room's network (e.g. `hostname -I` on
+     Linux, `ipconfig getifaddr en0` on macOS, `ipconfig` on Windows).
+  3. Participants open http://<that address>:8765 in a browser. Each browser
+     tab gets its own organization and its own decisions; 25 at once are fine
+     on a 2-core laptop.
+  Stop the server with Ctrl-C. Only serve on 0.0.0.0 on a network you trust:
+  anyone who can reach the port can use the app.
+
+\b
+Offline rooms: the page needs a few browser assets (the Vuetify bundle,
+RequireJS, Font Awesome). They are fetched once with npm into Solara's cache
+when missing; run `python -m cxsim.dashboard.assets` beforehand with internet
+access (or access to the npm registry) to prepare the laptop.
+"""
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@click.command(epilog=EPILOG, context_settings={"max_content_width": 100})
+@click.argument("scenario", required=False, default="reference")
+@click.option("--port", "-p", default=8765, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to bind. 127.0.0.1: this computer only; 0.0.0.0: everyone on the network "
+                   "(a workshop room).")
+@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed new sessions start with (participants can change it).")
+@click.option("--no-assets", is_flag=True,
+              help="Do not fetch missing browser assets with npm before serving.")
+def dashboard(scenario, port, host, seed, no_assets):
+    """Serve the workshop dashboard for SCENARIO (a .toml file or a shipped name; default: reference).
+
+    Participants pull the CX governance levers (owner and mandate, CEO sponsorship,
+    committee, jealousy), play the organization week by week, reveal the hidden
+    politics at the debrief, and replay the same seed with other decisions.
+    """
+    from ..scenario import load_scenario
+
+    load_scenario(scenario)  # a bad scenario is one line and exit 2 before anything starts
+    if not _port_free(host, port):
+        raise click.UsageError(f"--port {port}: already in use on {host}; choose another port")
+    # The server imports the app module; the scenario and seed reach it through the environment.
+    os.environ[ENV_SCENARIO] = scenario
+    os.environ[ENV_SEED] = str(seed)
+    os.environ["SOLARA_APP"] = "cxsim.dashboard.app"
+    os.environ.setdefault("SOLARA_MODE", "production")
+    os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
+    os.environ.setdefault("SOLARA_THEME_VARIANT", "light")
+    if not no_assets:
+        from .assets import ensure_assets
+
+        ensure_assets()
+    import uvicorn
+
+    shown = "localhost" if host in ("127.0.0.1", "localhost") else host
+    click.echo(f"cxsim dashboard: {scenario} at http://{shown}:{port}  (Ctrl-C stops it)")
+    if host == "0.0.0.0":
+        click.echo("  serving on every interface: participants open http://<this computer's address>:" + str(port))
+    # uvicorn handles SIGINT/SIGTERM: Ctrl-C closes the sessions and returns here.
+    uvicorn.run("solara.server.starlette:app", host=host, port=port, log_level="warning", access_log=False,
+                ws_max_size=16 * 1024 * 1024)

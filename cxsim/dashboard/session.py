@@ -1,0 +1,338 @@
+"""One participant's game: a model, the decisions taken, counterfactual replays (no UI here).
+
+The browser app keeps one :class:`Session` per browser session; everything it
+shows is read from :meth:`Session.snapshot`, and everything a participant does
+goes through :meth:`Session.step`, :meth:`Session.pull`, :meth:`Session.reset`
+and :meth:`Session.add_replay`. Keeping this free of Solara makes it testable
+and lets the load benchmark drive many sessions without a browser.
+
+Invariant: the live model is always the model that
+``CXModel.replay(scenario, seed, decisions, week)`` would build, so a replay
+that keeps the participant's decisions reproduces their curve to the bit, and
+any difference in a counterfactual is caused by the changed decisions alone
+(same random numbers each week: common random numbers).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from ..errors import ScenarioError
+from ..model import LEVERS, CXModel, Decision
+from ..scenario import Scenario, load_scenario, shipped_scenarios
+
+__all__ = [
+    "Setup", "Session", "Replay", "PRESETS", "LEVER_LABELS", "SIZES", "short_label",
+    "default_setup", "scenario_choices", "ENV_SCENARIO", "ENV_SEED",
+]
+
+# How the command line hands its arguments to the app (the server imports the app module).
+ENV_SCENARIO = "CXSIM_DASHBOARD_SCENARIO"
+ENV_SEED = "CXSIM_DASHBOARD_SEED"
+
+# Organization size choices (organization.headcount_scale); structural, applied on reset.
+SIZES = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+LEVER_LABELS = {
+    "owner.executive": "CX owner",
+    "owner.mandate": "Mandate",
+    "owner.budget": "Budget (k/week)",
+    "sponsorship.level": "CEO sponsorship",
+    "sponsorship.start_week": "Sponsorship from week",
+    "committee.enabled": "CX committee",
+    "committee.cadence_weeks": "Committee cadence (weeks)",
+    "politics.jealousy_scale": "Jealousy level",
+}
+
+# Counterfactual presets: lever values applied from week 0, replacing the
+# participant's decisions on the same keys and keeping all the others.
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sponsor0": ("Active CEO sponsor from week 0", {"sponsorship.level": "active", "sponsorship.start_week": 0}),
+    "committee0": ("CX committee from week 0", {"committee.enabled": True}),
+    "budget0": ("Budget mandate from week 0", {"owner.mandate": "budget"}),
+    "all0": ("Budget + sponsor + committee from week 0",
+             {"owner.mandate": "budget", "sponsorship.level": "active", "sponsorship.start_week": 0,
+              "committee.enabled": True}),
+    "nojealousy": ("No jealousy at all", {"politics.jealousy_scale": 0.0}),
+}
+
+
+def short_label(title: str, exec_id: str) -> str:
+    """A label that fits a box: 'Chief Marketing Officer' -> 'CMO', 'Head of Sales' -> 'Sales'."""
+    words = title.split()
+    if words and words[0].lower() == "chief":
+        return "C" + "".join(w[0].upper() for w in words[1:] if w[0].isalpha() and w.lower() not in ("of", "and"))
+    if title.lower().startswith("head of "):
+        return title[8:]
+    return title if len(title) <= 14 else exec_id.upper()
+
+
+def scenario_choices(extra: str | None = None) -> list[str]:
+    """Shipped scenario names, with ``extra`` (e.g. a file given on the command line) first."""
+    names = shipped_scenarios()
+    if extra and extra not in names:
+        names = [extra, *names]
+    return names
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Structural settings: they define the organization and its random numbers (applied on reset)."""
+
+    scenario: str = "reference"
+    seed: int = 0
+    size: float = 1.0  # organization.headcount_scale
+
+
+def default_setup() -> Setup:
+    """The setup the command line asked for (environment variables), else the reference."""
+    return Setup(scenario=os.environ.get(ENV_SCENARIO, "reference"), seed=int(os.environ.get(ENV_SEED, "0")))
+
+
+@dataclass
+class Replay:
+    """A counterfactual: the same seed under another decision path, run to the horizon."""
+
+    key: str
+    label: str
+    decisions: list[Decision]
+    adoption: np.ndarray  # (ticks + 1,)
+    cx_index: np.ndarray
+    outcomes: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _load(setup: Setup) -> Scenario:
+    sc = load_scenario(setup.scenario)
+    if setup.size != sc["organization.headcount_scale"]:
+        sc = sc.with_overrides({"organization.headcount_scale": float(setup.size)})
+    return sc
+
+
+class Session:
+    """A participant's game.
+
+    Args:
+        setup: scenario, seed and organization size.
+
+    Thread safety: the play loop steps from a worker thread while clicks arrive on
+    another, so every mutation takes ``self.lock``.
+    """
+
+    def __init__(self, setup: Setup | None = None):
+        self.lock = threading.RLock()
+        self.replays: list[Replay] = []
+        self.revision = 0  # bumped by every change; snapshots are cached per revision
+        self._snap: tuple[int, dict[str, Any]] | None = None
+        self.reset(setup or default_setup())
+
+    # -- life cycle ---------------------------------------------------------------------
+    def reset(self, setup: Setup | None = None) -> None:
+        """Start over (optionally with another scenario, seed or size); decisions and replays are cleared."""
+        with self.lock:
+            setup = setup or self.setup
+            scenario = _load(setup)  # raises ScenarioError before anything changes
+            self.setup = replace(setup, size=float(scenario["organization.headcount_scale"]))
+            self.scenario = scenario
+            self.replays = []
+            self._rebuild([], 0)
+            self.revision += 1
+
+    def _rebuild(self, decisions: list[Decision], week: int) -> None:
+        """The live model as ``replay(decisions)`` up to ``week``, tracking covert weeks on the way."""
+        self.model = CXModel(self.scenario, seed=self.setup.seed)
+        self._checkpoint = None
+        E = self.model.engine.E
+        self.covert_weeks = np.zeros(E, dtype=np.int64)
+        self.ever_exposed = np.zeros(E, dtype=bool)
+        plan = sorted(decisions, key=lambda d: d.week)
+        i = 0
+        while True:
+            while i < len(plan) and plan[i].week <= self.model.week:
+                self.model.set_lever(plan[i].key, plan[i].value)
+                i += 1
+            if self.model.week >= week:
+                break
+            self._step_once()
+
+    def _step_once(self) -> None:
+        self.model.step()
+        e = self.model.engine
+        self.covert_weeks += e.covert[:, 0]
+        self.ever_exposed |= e.exposed[:, 0] > 0
+
+    @property
+    def ticks(self) -> int:
+        """The horizon in weeks."""
+        return self.scenario.ticks
+
+    @property
+    def week(self) -> int:
+        return self.model.week
+
+    @property
+    def done(self) -> bool:
+        """The horizon is reached."""
+        return self.model.week >= self.ticks
+
+    @property
+    def decisions(self) -> list[Decision]:
+        return list(self.model.decisions)
+
+    def step(self, weeks: int = 1) -> int:
+        """Advance up to ``weeks`` weeks (never past the horizon); returns the weeks advanced."""
+        with self.lock:
+            n = max(0, min(int(weeks), self.ticks - self.model.week))
+            for _ in range(n):
+                self._step_once()
+            self.revision += 1
+            return n
+
+    # -- levers -------------------------------------------------------------------------
+    def lever_values(self) -> dict[str, Any]:
+        """Current value of every lever."""
+        p = self.model.engine.params
+        return {k: p[k] for k in LEVERS}
+
+    def pull(self, key: str, value: Any) -> bool:
+        """Pull a lever from this week on; returns whether a decision was recorded.
+
+        Pulling a lever to its current value does nothing. Pulling the same lever
+        twice in one week keeps only the last value (and a lever moved back to where
+        it was at the start of the week leaves no decision), so a participant
+        fiddling with a slider leaves one clean decision.
+
+        Raises:
+            ScenarioError: unknown lever or a value it does not allow.
+        """
+        with self.lock:
+            if key not in LEVERS:
+                raise ScenarioError("lever", key, "not a lever; levers: " + ", ".join(LEVERS))
+            w = self.model.week
+            if self._checkpoint is None or self._checkpoint[0] != w:
+                # the state at the start of this week, before its decisions: undoing a pull
+                # restores it (some levers change state, e.g. the owner's credibility)
+                self._checkpoint = (w, copy.deepcopy((self.model, self.covert_weeks, self.ever_exposed)))
+            same = [d for d in self.model.decisions if d.week == w and d.key == key]
+            if same:
+                others = [d for d in self.model.decisions if d.week == w and d.key != key]
+                self.model, self.covert_weeks, self.ever_exposed = copy.deepcopy(self._checkpoint[1])
+                for d in others:
+                    self.model.set_lever(d.key, d.value)
+            self.revision += 1
+            if self.model.engine.params[key] == value:
+                return bool(same)
+            self.model.set_lever(key, value)
+            return True
+
+    # -- counterfactuals ----------------------------------------------------------------------
+    def replay_options(self) -> list[tuple[str, str]]:
+        """(key, label) of every counterfactual on offer now."""
+        opts = [("none", "No decisions: the scenario as it was set up")]
+        for i, d in enumerate(self.model.decisions):
+            opts.append((f"without:{i}", f"Without decision {i + 1} (week {d.week}: {LEVER_LABELS[d.key]} = {_show(d.value)})"))
+        opts += [(k, label) for k, (label, _) in PRESETS.items()]
+        return opts
+
+    def decision_path(self, key: str) -> list[Decision]:
+        """The decision path of counterfactual ``key`` (see :meth:`replay_options`)."""
+        mine = list(self.model.decisions)
+        if key == "none":
+            return []
+        if key == "mine":
+            return mine
+        if key.startswith("without:"):
+            i = int(key.split(":", 1)[1])
+            if not 0 <= i < len(mine):
+                raise ScenarioError("replay", key, f"no decision {i + 1}; there are {len(mine)}")
+            return mine[:i] + mine[i + 1:]
+        if key in PRESETS:
+            levers = PRESETS[key][1]
+            kept = [d for d in mine if d.key not in levers]
+            return [Decision(0, k, v) for k, v in levers.items()] + kept
+        raise ScenarioError("replay", key, "unknown counterfactual; choose one of: "
+                            + ", ".join(k for k, _ in self.replay_options()))
+
+    def add_replay(self, key: str, max_kept: int = 4) -> Replay:
+        """Run counterfactual ``key`` to the horizon and keep it for the overlay (newest last)."""
+        with self.lock:
+            path = self.decision_path(key)
+            label = dict(self.replay_options()).get(key, key)
+            scenario, seed = self.scenario, self.setup.seed
+        m = CXModel.replay(scenario, seed, path, scenario.ticks)
+        rec = m.recorder
+        rp = Replay(key, label, path, rec.adoption64[:rec.n, 0].copy(),
+                    rec.series["cx_index"][:rec.n, 0].astype(np.float64), m.outcomes(),
+                    [e for e in m.events if e["kind"] != "committee_met"])
+        with self.lock:
+            self.replays = [r for r in self.replays if r.key != key][-(max_kept - 1):] + [rp]
+            self.revision += 1
+        return rp
+
+    def clear_replays(self) -> None:
+        with self.lock:
+            self.replays = []
+            self.revision += 1
+
+    # -- read-outs ------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything the views draw, as plain data; cached until the next change (treat it as read-only)."""
+        with self.lock:
+            if self._snap is None or self._snap[0] != self.revision:
+                self._snap = (self.revision, self._snapshot())
+            return self._snap[1]
+
+    def _snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            m, e = self.model, self.model.engine
+            st, rec, n = e.st, m.recorder, m.recorder.n
+            present = bool(e.owner_present[0])
+            execs = []
+            for i, ex in enumerate(st.exec_ids):
+                execs.append({
+                    "id": ex, "title": st.exec_titles[i], "label": short_label(st.exec_titles[i], ex),
+                    "true": float(e.buy_in[i, 0]), "expressed": float(e.expressed[i, 0]),
+                    "jealousy": float(e.jealousy[i, 0]), "covert": bool(e.covert[i, 0]),
+                    "exposed": bool(e.exposed[i, 0] > 0), "covert_weeks": int(self.covert_weeks[i]),
+                    "ever_exposed": bool(self.ever_exposed[i]),
+                    "is_owner": i == e.owner, "is_ceo": i == st.ceo, "influence": float(st.exec_influence[i]),
+                })
+            depts = [{
+                "id": d, "name": st.dept_names[j], "exec": st.exec_ids[st.dept_exec[j]],
+                "headcount": int(st.headcount[j]), "front": bool(st.front[j]),
+                "adoption": float(e.adopters[j, 0] / st.headcount[j]),
+            } for j, d in enumerate(st.dept_ids)]
+            return {
+                "scenario": self.scenario.name, "description": self.scenario.description,
+                "seed": self.setup.seed, "size": self.setup.size,
+                "week": m.week, "ticks": self.ticks, "done": self.done,
+                "adoption": float(rec.adoption64[n - 1, 0]), "cx_index": float(rec.series["cx_index"][n - 1, 0]),
+                "threshold": float(self.scenario["run.success_threshold"]),
+                "owner": st.exec_ids[e.owner], "owner_present": present,
+                "series": {
+                    "adoption": rec.adoption64[:n, 0].copy(),
+                    "cx_index": rec.series["cx_index"][:n, 0].astype(np.float64),
+                    "true": rec.exec_true[:n, :, 0].astype(np.float64),
+                    "expressed": rec.exec_expr[:n, :, 0].astype(np.float64),
+                },
+                "execs": execs, "depts": depts,
+                "decisions": [{"n": i + 1, "week": d.week, "key": d.key, "label": LEVER_LABELS[d.key],
+                               "value": d.value} for i, d in enumerate(m.decisions)],
+                "events": list(m.events),
+                "levers": self.lever_values(),
+                "replays": list(self.replays),
+            }
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

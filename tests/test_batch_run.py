@@ -1,0 +1,287 @@
+"""Batch runs: identical results for any worker count and chunk size, resume after a kill, the store, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from cxsim.batch import load_experiment, load_results
+from cxsim.batch.runner import plan_chunks, progress_bar, resume_run, run_experiment
+from cxsim.batch.store import assemble, wilson_interval, write_chunk
+from cxsim.errors import ResultsError
+
+TINY = """
+name = "tiny"
+scenario = "reference"
+replications = 6
+seed = 5
+ticks = 8
+chunk_size = {chunk}
+
+[keep]
+metrics = ["adoption", "buy_in", "committee_met"]
+timeseries_every = {every}
+
+[design]
+type = "factorial"
+[design.factors]
+"organization.readiness_shift" = [-0.2, 0.2]
+"committee.enabled" = [false, true]
+"""
+
+
+@pytest.fixture
+def tiny(write_toml):
+    """Write the tiny 4-point experiment with a given chunk size; return its loaded Experiment."""
+
+    def make(chunk: int = 2, every: int = 1, name: str = "tiny.toml"):
+        return load_experiment(write_toml(name, TINY.format(chunk=chunk, every=every)))
+
+    return make
+
+
+def _tables(run_dir: Path) -> dict[str, bytes]:
+    return {t: (run_dir / f"{t}.parquet").read_bytes() for t in ("points", "replications", "timeseries")}
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """The tiny experiment run uninterrupted in one process with chunks of 2 replications."""
+    import textwrap
+
+    d = tmp_path_factory.mktemp("ref")
+    (d / "tiny.toml").write_text(textwrap.dedent(TINY.format(chunk=2, every=1)))
+    return run_experiment(load_experiment(d / "tiny.toml"), d / "run", workers=1)
+
+
+def test_plan_chunks_cover_every_point_and_replication_once():
+    """Chunks split big points by replication range and group small points, covering everything exactly once."""
+    for P, R, C in [(3, 10, 4), (5, 3, 7), (1, 1, 1), (4, 8, 8)]:
+        cells = [(p, r) for c in plan_chunks(P, R, C) for p in c.points for r in range(c.lo, c.hi)]
+        assert cells == [(p, r) for p in range(P) for r in range(R)]
+        assert all(c.size <= max(C, R) for c in plan_chunks(P, R, C))
+
+
+def test_identical_results_for_any_workers_and_chunk_size(tiny, tmp_path, reference_run):
+    """Two workers with chunks of 4, or one process with whole points per chunk, give byte-identical tables."""
+    two = run_experiment(tiny(chunk=4, name="t4.toml"), tmp_path / "w2", workers=2)
+    grouped = run_experiment(tiny(chunk=100, name="t100.toml"), tmp_path / "g", workers=1)
+    ref = _tables(reference_run)
+    assert _tables(two) == ref
+    assert _tables(grouped) == ref
+    a, b = load_results(reference_run), load_results(two)
+    pd.testing.assert_frame_equal(a.timeseries, b.timeseries, check_exact=True)
+    assert pq.ParquetFile(two / "timeseries.parquet").metadata.num_rows == 4 * 6 * 9
+
+
+def test_points_match_simulate_and_share_random_numbers(tiny, reference_run):
+    """Point i's replications equal cxsim.simulate of its scenario; a parameter that does nothing leaves them equal."""
+    from cxsim.simulate import simulate
+
+    exp = tiny()
+    res = load_results(reference_run)
+    for p in (0, 3):
+        direct = simulate(exp.points[p].scenario, replications=6, seed=5, ticks=8, per_agent=False).replications
+        got = res.replications[res.replications["point"] == p].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got.drop(columns="point"), direct.drop(columns="scenario"), check_exact=True)
+    # committee.cadence_weeks has no effect while the committee is disabled: with common random
+    # numbers the two points must then be identical replication by replication.
+    from cxsim.batch.runner import chunk_tables
+
+    base = exp.scenarios[0]
+    items = [(0, base.with_overrides({"committee.cadence_weeks": 2})),
+             (1, base.with_overrides({"committee.cadence_weeks": 9}))]
+    t = chunk_tables(items, 0, 6, 5, 8, exp.keep).__getitem__("replications").to_pandas()
+    a, b = (t[t.point == i].drop(columns="point").reset_index(drop=True) for i in (0, 1))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_resume_after_interrupt_is_bit_identical(tiny, tmp_path, reference_run):
+    """A run stopped after 3 chunks keeps them, reports itself incomplete, and resumes to identical tables."""
+    exp = tiny()
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(exp, out, workers=1, stop_after=3)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] is False
+    assert [c["status"] for c in manifest["chunks"]].count("done") == 3
+    with pytest.raises(ResultsError, match="incomplete"):
+        load_results(out)
+    # A chunk file half-written when the process died must be ignored and cleaned up.
+    (out / "chunks" / ".000005.replications.parquet.tmp-999").write_bytes(b"garbage")
+    resume_run(out, workers=1)
+    assert _tables(out) == _tables(reference_run)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["complete"] is True and len(manifest["sessions"]) == 2
+    assert not (out / "chunks").exists()
+
+
+def test_resume_of_a_sampled_design_with_fixed_overrides(write_toml, tmp_path):
+    """An interrupted LHS run with [fixed] overrides rebuilds the same design from its manifest and resumes."""
+    text = """
+        scenario = "reference"
+        replications = 2
+        ticks = 3
+        chunk_size = 2
+        [fixed]
+        "owner.mandate" = "budget"
+        [design]
+        type = "lhs"
+        samples = 4
+        [design.ranges]
+        "owner.budget" = [10.0, 100.0]
+        "committee.cadence_weeks" = [1, 8]
+    """
+    exp = load_experiment(write_toml("l.toml", text))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(exp, tmp_path / "cut", workers=1, stop_after=1)
+    resume_run(tmp_path / "cut", workers=1)
+    whole = run_experiment(load_experiment(write_toml("l2.toml", text)), tmp_path / "whole", workers=1)
+    assert _tables(tmp_path / "cut") == _tables(whole)
+    pts = load_results(whole).points
+    assert list(pts.columns[4:]) == ["owner.budget", "committee.cadence_weeks"]
+    assert (tmp_path / "cut" / "design.parquet").read_bytes() == (whole / "design.parquet").read_bytes()
+
+
+def test_resume_after_sigkill_of_the_cli(tmp_path, reference_run, run_cli):
+    """`cxsim batch` killed with SIGKILL mid-run resumes (`--resume`) to tables identical to an uninterrupted run."""
+    import textwrap
+
+    exp_file = tmp_path / "tiny.toml"
+    exp_file.write_text(textwrap.dedent(TINY.format(chunk=1, every=1)))
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "cxsim", "batch", str(exp_file), "--out", str(out), "-w", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if len(list((out / "chunks").glob("*.replications.parquet"))) >= 2 if (out / "chunks").is_dir() else False:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert not (out / "replications.parquet").exists()
+    code, stdout, err = run_cli("batch", "--resume", out, "-w", "1", "-q")
+    assert code == 0, err
+    assert "wrote" in stdout
+    assert _tables(out) == _tables(reference_run)
+
+
+def test_results_are_never_overwritten(tiny, tmp_path, run_cli, write_toml):
+    """A second run into a directory with results is refused with one line and exit code 2."""
+    path = write_toml("tiny.toml", TINY.format(chunk=6, every=1))
+    out = tmp_path / "once"
+    code, stdout, _ = run_cli("batch", path, "--out", out, "-w", "1")
+    assert code == 0 and "wrote" in stdout
+    before = _tables(out)
+    code, _, err = run_cli("batch", path, "--out", out, "-w", "1")
+    assert code == 2 and "already holds files" in err and len(err.strip().splitlines()) == 1
+    assert _tables(out) == before
+
+
+def test_resume_refuses_a_changed_experiment(tiny, tmp_path, run_cli, write_toml):
+    """Resuming with an experiment file that differs from the run's is refused (results would mix)."""
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(tiny(chunk=2), tmp_path / "r", workers=1, stop_after=1)
+    other = write_toml("other.toml", TINY.format(chunk=2, every=1).replace("seed = 5", "seed = 6"))
+    code, _, err = run_cli("batch", other, "--resume", tmp_path / "r")
+    assert code == 2 and "differs from the experiment" in err
+
+
+def test_store_layout_and_summary(reference_run):
+    """The store follows the contract: manifest fields, table columns, and a summary matching the replications."""
+    res = load_results(reference_run)
+    m = res.manifest
+    for key in ("kind", "experiment_name", "experiment", "experiment_file", "design", "seed", "replications",
+                "ticks", "points", "versions", "git_commit", "command", "started", "finished", "chunks", "complete"):
+        assert key in m
+    assert m["kind"] == "cxsim batch" and m["points"] == 4 and m["complete"] is True
+    assert {c["status"] for c in m["chunks"]} == {"done"}
+    assert list(res.points.columns) == ["point", "name", "scenario", "description",
+                                        "organization.readiness_shift", "committee.enabled"]
+    assert list(res.replications.columns[:3]) == ["point", "replication", "final_adoption"]
+    assert list(res.timeseries.columns) == ["point", "replication", "tick", "adoption", "buy_in", "committee_met"]
+    sel = res.read_timeseries(columns=["adoption"], points=[2])
+    assert set(sel["point"]) == {2} and list(sel.columns) == ["point", "replication", "tick", "adoption"]
+    g = res.replications.groupby("point")
+    s = res.summary
+    np.testing.assert_allclose(s["final_adoption_mean"], g["final_adoption"].mean(), rtol=1e-12)
+    np.testing.assert_allclose(s["final_adoption_sd"], g["final_adoption"].std(ddof=1), rtol=1e-9)
+    np.testing.assert_allclose(s["success_rate"], g["success"].mean(), rtol=1e-12)
+    assert (s["replications"] == 6).all()
+
+
+def test_wilson_interval_matches_scipy():
+    """The Wilson interval equals scipy's binomtest(...).proportion_ci(method='wilson')."""
+    from scipy.stats import binomtest
+
+    for k, n in [(0, 10), (3, 10), (10, 10), (412, 1000)]:
+        lo, hi = wilson_interval(k, n)
+        ci = binomtest(k, n).proportion_ci(0.95, method="wilson")
+        assert lo == pytest.approx(ci.low, abs=1e-12) and hi == pytest.approx(ci.high, abs=1e-12)
+
+
+def test_assembly_streams_fixed_row_groups(tmp_path):
+    """Assembly writes row groups of a fixed size whatever the chunks, keeping rows in chunk order."""
+    import pyarrow as pa
+
+    (tmp_path / "chunks").mkdir()
+    sizes = [5, 1, 9, 3]
+    start = 0
+    for cid, n in enumerate(sizes):
+        t = pa.table({"x": np.arange(start, start + n, dtype=np.int64)})
+        write_chunk(tmp_path, cid, {"replications": t, "timeseries": t})
+        start += n
+    assemble(tmp_path, range(len(sizes)), "replications", rows_per_group=4)
+    f = pq.ParquetFile(tmp_path / "replications.parquet")
+    assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [4, 4, 4, 4, 2]
+    assert f.read().column("x").to_pylist() == list(range(18))
+
+
+def test_progress_bar_only_on_a_terminal(tiny, tmp_path, run_cli, write_toml):
+    """The bar draws on a terminal, stays silent on a pipe or with --quiet; the CLI prints none when piped."""
+
+    class FakeTTY(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty, pipe = FakeTTY(), io.StringIO()
+    for stream, quiet in ((tty, False), (pipe, False)):
+        with progress_bar(10, "x", quiet=quiet, stream=stream) as bar:
+            bar.update(10)
+    assert "reps" in tty.getvalue() and pipe.getvalue() == ""
+    quiet_tty = FakeTTY()
+    with progress_bar(10, "x", quiet=True, stream=quiet_tty) as bar:
+        bar.update(10)
+    assert quiet_tty.getvalue() == ""
+    # A real run on a fake terminal reports replications and points as it goes.
+    run_experiment(tiny(chunk=3, name="p.toml"), tmp_path / "bar", workers=1, quiet=False, stream=tty)
+    assert "24/24 reps" in tty.getvalue() and "points 4/4" in tty.getvalue()
+    path = write_toml("piped.toml", TINY.format(chunk=6, every=1))
+    code, _, err = run_cli("batch", path, "--out", tmp_path / "piped", "-w", "1")
+    assert code == 0 and err == ""
+
+
+def test_timeseries_every_keeps_multiples_and_last_tick(tiny, tmp_path):
+    """keep.timeseries_every = 3 keeps ticks 0, 3, 6 and the horizon 8."""
+    out = run_experiment(tiny(chunk=6, every=3, name="e.toml"), tmp_path / "e", workers=1)
+    ts = load_results(out).timeseries
+    assert sorted(ts["tick"].unique()) == [0, 3, 6, 8]
+
+
+def test_load_results_errors(tmp_path):
+    """load_results names a missing or non-results directory in one line."""
+    with pytest.raises(ResultsError, match="no such results directory"):
+        load_results(tmp_path / "nope")
+    with pytest.raises(ResultsError, match="no manifest.json"):
+        load_results(tmp_path)

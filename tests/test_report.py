@@ -1,0 +1,177 @@
+"""cxsim report: one self-contained HTML file that parses, embeds every figure and loads nothing external."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from results_fixture import GOVERNANCE, simulated_results, synthetic_results
+
+from cxsim.cli import main
+from cxsim.compare.analysis import compare_run
+from cxsim.compare.report import write_report
+from cxsim.compare.tables import summary_sentences
+
+CHROMIUM = Path("/usr/bin/chromium")
+FOUR = [f"governance/{m}-{s}-nocommittee" for m in ("advisory", "budget") for s in ("nosponsor", "sponsor")]
+
+
+class _Collect(HTMLParser):
+    """Collects tags, attributes that can load something, and text."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.imgs: list[dict] = []
+        self.urls: list[str] = []
+        self.text: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if tag == "img":
+            self.imgs.append(a)
+        for k in ("src", "href", "srcset", "poster", "data", "action", "background"):
+            if a.get(k):
+                self.urls.append(a[k])
+        if tag not in ("meta", "img", "br", "hr", "link", "input"):
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"unbalanced </{tag}> after {self.open[-3:]}"
+        self.open.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+# A 2x2 factorial with per-agent columns: every figure but the per-point panels (more than 4 points).
+EXPECTED = ["curves", "success", "effects", "interaction", "weeks_to_80", "final_adoption", "departments", "buy_in"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """`cxsim report` on a short real run of four governance scenarios (all figures available)."""
+    base = tmp_path_factory.mktemp("rep")
+    run = simulated_results(base / "run", FOUR, reps=30, ticks=52, seed=9)
+    out = base / "out" / "report.html"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", str(run), "--out", str(out), "--resamples", "500"])
+    assert exc.value.code == 0
+    return out, EXPECTED
+
+
+def test_report_parses_and_embeds_every_figure(report):
+    """The report is well-formed HTML with one embedded, decodable PNG per figure."""
+    path, expected = report
+    p = _Collect()
+    p.feed(path.read_text(encoding="utf-8"))
+    p.close()
+    assert p.open == [], f"unclosed tags: {p.open}"
+    ids = [img for img in p.imgs]
+    assert len(ids) == len(expected) >= 8
+    for img in ids:
+        src = img["src"]
+        assert src.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as im:
+            assert im.size == (1600, 900)
+        assert img.get("alt")
+    html = path.read_text(encoding="utf-8")
+    for stem in expected:
+        assert f'id="fig-{stem}"' in html
+
+
+def test_report_requests_nothing_external(report):
+    """No scripts, no stylesheet links, no iframes, and every src/href is inline data or an anchor."""
+    path, _ = report
+    html = path.read_text(encoding="utf-8")
+    p = _Collect()
+    p.feed(html)
+    assert not {"script", "link", "iframe", "object", "embed", "base"} & set(p.tags)
+    assert all(u.startswith(("data:", "#")) for u in p.urls), [u[:40] for u in p.urls]
+    # No URL anywhere, not even in CSS (url(...), @import) or plain text.
+    assert not re.search(r"https?://|@import|url\(", html)
+
+
+def test_report_has_summary_sources_and_reproduction(report):
+    """The strategist's sections are there: summary, options, effects, assumptions, sources, command and seed."""
+    path, _ = report
+    p = _Collect()
+    p.feed(path.read_text(encoding="utf-8"))
+    text = " ".join(" ".join(p.text).split())
+    for needle in ("In brief", "The options compared", "Effects against the baseline", "What the model assumes",
+                   "McKinsey", "Hughes", "Prosci", "29 months", "cxsim batch experiments/test-experiment.toml",
+                   "Seed 9", "--resamples 500 --out", "governance factorial"):
+        assert needle in text, needle
+
+
+def test_report_written_atomically_and_replaced(report, tmp_path):
+    """Writing leaves no temporary file behind and replaces an existing report."""
+    path, _ = report
+    assert [f.name for f in path.parent.iterdir()] == ["report.html"]
+    run = synthetic_results(tmp_path / "r", {"a": 0.3, "b": 0.7}, reps=80)
+    c = compare_run(run, resamples=300)
+    out = tmp_path / "report.html"
+    out.write_text("old")
+    write_report(c, out, specs=[], command="cxsim report r --out report.html")  # no figures: fast
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(f.name for f in tmp_path.iterdir() if f.is_file()) == ["report.html"]
+    assert out.stat().st_mode & 0o044 == 0o044  # readable by others: meant to be shared
+
+
+def test_summary_states_known_effect_in_plain_words(tmp_path):
+    """On a synthetic factorial with a large mandate effect, the summary says it raised the chance of success."""
+    p = {g: 0.1 + 0.6 * g.startswith("budget") for g in GOVERNANCE}
+    run = synthetic_results(tmp_path / "r", p, reps=300)
+    c = compare_run(run, resamples=500)
+    text = " ".join(summary_sentences(c))
+    assert "A budget-holding CX owner (instead of an advisory one) raised the chance of success from" in text
+    assert re.search(r"CX committee \(instead of none\) made no clear difference", text)
+    assert "Under the baseline, advisory-nosponsor-nocommittee" in text
+
+
+def test_report_rejects_directory_as_out(report, capsys):
+    """--out pointing at a directory is one line and exit code 2."""
+    path, _ = report
+    run = path.parent.parent / "run"
+    with pytest.raises(SystemExit) as exc:
+        main(["report", str(run), "--out", str(path.parent), "--resamples", "200"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a directory" in err[0]
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    """Debian's chromium opens the report offline, makes no network request, and a screenshot is saved."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed")
+    path, expected = report
+    shot = tmp_path / "report.png"
+    requests: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            loaded = page.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert loaded == len(expected)
+    assert overflow <= 0  # nothing wider than the window: no sideways scrolling
+    assert [u for u in requests if not u.startswith(("data:", "file:"))] == []
+    with Image.open(shot) as im:
+        assert im.size[0] == 1280 and im.size[1] > 3000
