@@ -7,11 +7,13 @@ The public API, for notebooks and scripts::
     res = cxsim.simulate(sc, replications=1000, seed=1)
     res.replications["success"].mean()
     model = cxsim.CXModel(sc, seed=1)   # one replication, step by step
+    run = cxsim.load_results("results/governance_factorial/main")  # a batch run's tables
 """
 
 from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
 from .model import CXModel, Decision
 from .agents import Department, Executive
+from .batch.store import load_results
 from .scenario import Scenario, load_scenario
 from .simulate import SimulationResult, simulate
 
@@ -28,6 +30,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "load_results",
     "load_scenario",
     "simulate",
     "__version__",

@@ -32,6 +32,11 @@ SIZE = (16, 9)  # inches; at DPI 100 this is 1600 x 900 px, a 16:9 slide
 DPI = 100
 GREY = "0.45"
 
+def _sentence_case(text: str) -> str:
+    """Capitalize the first letter only (str.capitalize would turn "CX" into "cx")."""
+    return text[:1].upper() + text[1:]
+
+
 METRIC_LABELS = {
     "adoption": "employees practising CX",
     "buy_in": "executives' true buy-in (mean)",
@@ -203,8 +208,10 @@ def curves_panels_figure(c: Comparison, ts: pd.DataFrame) -> plt.Figure:
             _fan(ax, wide, ticks, c.colors[p], c.name(p), lw=2.5)
             if metric == "adoption":
                 ax.axhline(c.threshold, color=GREY, ls=":", lw=1.2)
-            ax.set_title("\n".join(textwrap.wrap(_short(c, p), 34)), loc="left", fontweight="bold",
-                         color=_ink(c.colors[p]))
+            # Narrow panels: wrap long option names at their hyphens so titles never collide.
+            width = 34 if ncol <= 3 else 20
+            ax.set_title("\n".join(textwrap.wrap(_short(c, p), width, break_on_hyphens=True)), loc="left",
+                         fontweight="bold", color=_ink(c.colors[p]), fontsize=None if ncol <= 3 else 11)
             if metric in _SHARE_METRICS:
                 ax.set_ylim(0, 1)
                 _pct_axis(ax.yaxis)
@@ -334,9 +341,9 @@ def heatmap_figure(c: Comparison, ts: pd.DataFrame) -> plt.Figure:
     mat = med[order].to_numpy(dtype=float).T
     ticks = med.index.to_numpy()
     with plt.rc_context({**RC, "axes.grid": False}):
-        fig, axes = _figure(f"Who lags? Adoption by department under {_short(c, c.focus)}",
-                            f"median over {sub['replication'].nunique()} simulated futures; departments sorted "
-                            "by final adoption, laggards at the bottom; right: final value")
+        fig, axes = _figure("Who lags? Adoption by department",
+                            f"{_short(c, c.focus)}: median over {sub['replication'].nunique()} simulated futures; "
+                            "laggards at the bottom; right: final value")
         ax = axes[0, 0]
         im = ax.imshow(mat, aspect="auto", cmap="cividis", vmin=0, vmax=1, interpolation="nearest",
                        extent=(ticks[0] - 0.5, ticks[-1] + 0.5, len(order) - 0.5, -0.5))
@@ -472,7 +479,7 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
                       "cannot be told apart with confidence.")
     if metric in ts_cols:
         ts = run.timeseries([metric], ids)
-        specs.append(FigureSpec("curves", f"{METRIC_LABELS.get(metric, metric).capitalize()} over time",
+        specs.append(FigureSpec("curves", f"{_sentence_case(METRIC_LABELS.get(metric, metric))} over time",
                                 curves_caption, curves_figure(c, ts)))
         if len(ids) > 4:
             specs.append(FigureSpec("curves_panels", "The same, one panel per option",
@@ -521,8 +528,8 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
                                 "this run did not keep per-department columns (adoption:<department>); "
                                 "rerun the batch keeping per-agent columns to see which departments lag"))
     exec_cols = [k for k in ts_cols if k.startswith(("buy_in:", "expressed:"))]
-    buy_caption = ("For each executive, private (true) buy-in against what they express in public, averaged "
-                   "over the run. A gap (open dot to the right) is hidden resistance: an executive playing "
+    buy_caption = ("For each executive, private (true, solid) against public (expressed, dashed) buy-in over time, "
+                   "averaged over the simulated futures. A shaded gap is hidden resistance: an executive playing "
                    "along in meetings while slowing CX down in their own departments.")
     if exec_cols:
         # The focus point against the most successful other one (ties: higher mean final adoption).
