@@ -115,7 +115,7 @@ _LIST = [
     _p("sponsorship.level", "passive", "choice",
        "none, passive (aware, not active) or active.", choices=("none", "passive", "active")),
     _p("sponsorship.start_week", 0, "week", "Week from which the sponsorship level applies.", 0, 5200, kind=int),
-    _f("sponsorship.passive_strength", 0.612, "share", "Strength of a passive sponsor (active = 1, none = 0)."),
+    _f("sponsorship.passive_strength", 0.5, "share", "Strength of a passive sponsor (active = 1, none = 0)."),
     _f("sponsorship.coownership_rate", 0.00804, "per week",
        "Pull of every executive's buy-in toward 1 under an active sponsor."),
     _f("sponsorship.owner_protection", 0.4, "share",
