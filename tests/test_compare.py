@@ -157,7 +157,7 @@ def test_default_baseline_is_worst_governance(sim_run):
 def test_read_run_rejects_missing_files(tmp_path, capsys):
     """A directory without the contract's files gives one line and exit code 2."""
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ResultsError, match="manifest.json: missing"):
+    with pytest.raises(ResultsError, match="no manifest.json"):
         read_run(tmp_path / "empty")
     with pytest.raises(SystemExit) as exc:
         main(["compare", str(tmp_path / "nothing-here")])

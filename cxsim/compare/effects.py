@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..stats import wilson_interval
+
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "BOOTSTRAP_SEED",
@@ -43,26 +45,6 @@ BOOTSTRAP_SEED = 20150926
 """Seed of the bootstrap generator (fixed, so intervals are reproducible)."""
 
 Z95 = 1.959963984540054
-
-
-def wilson_interval(successes, n, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """95% Wilson score interval for a binomial proportion (good near 0% and 100%).
-
-    Args:
-        successes: number of successes (scalar or array).
-        n: number of trials (scalar or array, > 0).
-        z: normal quantile (default: 95% two-sided).
-
-    Returns:
-        ``(lo, hi)`` arrays.
-    """
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    p = k / n
-    denom = 1 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def bootstrap_means(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,

@@ -1,18 +1,13 @@
-"""Read a batch results directory, relying only on the results-store contract.
+"""Read a results directory for comparison: :func:`cxsim.batch.store.load_results`, normalized.
 
-The contract (written by ``cxsim batch``): ``manifest.json``, ``points.parquet``,
-``replications.parquet`` and ``timeseries.parquet`` in one run directory. This
-module reads exactly that and nothing else, so ``cxsim compare`` and
-``cxsim report`` work on any directory that honours it.
-
-:func:`read_run` is the one entry point; once ``cxsim.batch.store.load_results``
-is settled it can delegate there (the returned object only needs ``manifest``,
-``points``, ``replications`` and a ``timeseries(columns, points)`` method).
+``cxsim compare`` and ``cxsim report`` read runs through
+:func:`~cxsim.batch.store.load_results` (so a ``cxsim batch`` run and a ``cxsim
+run`` directory both work, and an incomplete batch is refused with the command
+that finishes it), then check and normalize the columns they rely on.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +15,7 @@ import pandas as pd
 
 from ..errors import ResultsError
 
-__all__ = ["RunData", "read_run", "REQUIRED_FILES"]
-
-REQUIRED_FILES = ("manifest.json", "points.parquet", "replications.parquet")
+__all__ = ["RunData", "read_run"]
 
 
 @dataclass
@@ -43,6 +36,7 @@ class RunData:
     points: pd.DataFrame
     replications: pd.DataFrame
     timeseries_columns: list[str] = field(default_factory=list)
+    _results: object = field(default=None, repr=False)
 
     @property
     def timeseries_path(self) -> Path:
@@ -59,58 +53,31 @@ class RunData:
         Raises:
             ResultsError: the run has no time series, or a requested column is missing.
         """
-        import pyarrow.parquet as pq
-
+        keys = ["point", "replication", "tick"]
         if not self.timeseries_columns:
             raise ResultsError(f"{self.timeseries_path}: missing; this run kept no time series")
-        keys = ["point", "replication", "tick"]
-        if columns is None:
-            cols = list(self.timeseries_columns)
-        else:
+        if columns is not None:
             missing = [c for c in columns if c not in self.timeseries_columns]
             if missing:
                 raise ResultsError(f"{self.timeseries_path}: no column {missing[0]!r}; it holds "
                                    f"{', '.join(c for c in self.timeseries_columns if c not in keys)}")
-            cols = keys + [c for c in columns if c not in keys]
-        filters = [("point", "in", [int(p) for p in points])] if points is not None else None
-        table = pq.read_table(self.timeseries_path, columns=cols, filters=filters)
-        df = table.to_pandas()
+        df = self._results.read_timeseries(columns, points)
         return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 def read_run(run_dir: str | Path) -> RunData:
-    """Read a results directory written by ``cxsim batch``.
-
-    Args:
-        run_dir: ``results/<experiment>/<run-id>/``.
-
-    Returns:
-        :class:`RunData`.
+    """Read a results directory written by ``cxsim batch`` (or ``cxsim run``) for comparison.
 
     Raises:
-        ResultsError: the directory or one of its files is missing or malformed.
+        ResultsError: the directory is missing, incomplete, or lacks the columns compare needs.
     """
     import pyarrow.parquet as pq
 
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise ResultsError(f"{path}: no such results directory; pass the run directory that "
-                           "`cxsim batch` wrote (results/<experiment>/<run-id>/)")
-    for name in REQUIRED_FILES:
-        if not (path / name).is_file():
-            raise ResultsError(f"{path / name}: missing; a results directory holds "
-                               f"{', '.join(REQUIRED_FILES)} and timeseries.parquet")
-    try:
-        manifest = json.loads((path / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise ResultsError(f"{path / 'manifest.json'}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict):
-        raise ResultsError(f"{path / 'manifest.json'}: expected a JSON object")
-    try:
-        points = pd.read_parquet(path / "points.parquet")
-        replications = pd.read_parquet(path / "replications.parquet")
-    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
-        raise ResultsError(f"{path}: cannot read Parquet tables ({exc})") from None
+    from ..batch.store import load_results
+
+    res = load_results(run_dir)
+    path = Path(res.run_dir)
+    points, replications = res.points, res.replications
     _require(points, ("point", "name"), path / "points.parquet")
     _require(replications, ("point", "replication", "final_adoption", "success"), path / "replications.parquet")
     if points["name"].duplicated().any():
@@ -132,9 +99,11 @@ def read_run(run_dir: str | Path) -> RunData:
     if (path / "timeseries.parquet").is_file():
         try:
             ts_cols = list(pq.ParquetFile(path / "timeseries.parquet").schema_arrow.names)
-        except Exception as exc:
+        except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
             raise ResultsError(f"{path / 'timeseries.parquet'}: cannot read ({exc})") from None
-    return RunData(path, manifest, points, replications, ts_cols)
+        if "point" not in ts_cols:  # a `cxsim run` directory: one point, added on reading
+            ts_cols = ["point", *[c for c in ts_cols if c != "scenario"]]
+    return RunData(path, res.manifest, points, replications, ts_cols, res)
 
 
 def _require(df: pd.DataFrame, cols, file) -> None:
