@@ -296,14 +296,19 @@ class Results:
             points: point indices to keep.
         """
         path = self.run_dir / "timeseries.parquet"
-        cols = None if columns is None else list(dict.fromkeys(["point", "replication", "tick", *columns]))
-        filters = None if points is None else [("point", "in", [int(p) for p in points])]
+        single = self.manifest.get("kind") == "cxsim run"  # one point; the file has no point column
+        keys = ["replication", "tick"] if single else ["point", "replication", "tick"]
+        cols = None if columns is None else list(dict.fromkeys([*keys, *(c for c in columns if c != "point")]))
+        filters = None if points is None or single else [("point", "in", [int(p) for p in points])]
         try:
             df = pd.read_parquet(path, columns=cols, filters=filters)
         except (pa.ArrowInvalid, KeyError) as exc:
-            raise ResultsError(f"{path}: {exc}") from None
-        if self.manifest.get("kind") == "cxsim run":
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ResultsError(f"{path}: cannot read the requested columns ({first})") from None
+        if single:
             df = _as_batch_table(df)
+            if points is not None and 0 not in {int(p) for p in points}:
+                df = df.iloc[0:0]
         return df
 
     @property
