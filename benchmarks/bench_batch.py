@@ -70,6 +70,7 @@ def _timed(cmd: list[str]) -> float:
 
 
 def bench_governance(tmp: Path) -> list[dict]:
+    """Result rows: the governance factorial end to end with 1 and 2 workers, and whether both agree byte for byte."""
     rows, outs = [], {}
     for workers in (1, 2):
         out = tmp / f"governance-w{workers}"
@@ -88,6 +89,7 @@ def bench_governance(tmp: Path) -> list[dict]:
 
 
 def bench_sobol(tmp: Path) -> list[dict]:
+    """Result row: the Sobol experiment end to end with 2 workers, then the time of ``cxsim analyze`` on it."""
     out = tmp / "sobol"
     secs = _timed([*CXSIM, "batch", "experiments/sobol_reference.toml", "--out", str(out), "-w", "2", "-q"])
     m = json.loads((out / "manifest.json").read_text())
@@ -99,6 +101,7 @@ def bench_sobol(tmp: Path) -> list[dict]:
 
 
 def bench_memory(tmp: Path, ticks: int, sizes=(10_000, 100_000)) -> list[dict]:
+    """Result rows: peak memory of one process at each of the two ``sizes``, and the ratio of the two peaks."""
     rows, peaks = [], {}
     for reps in sizes:
         exp = tmp / f"memory-{reps}.toml"
@@ -119,6 +122,7 @@ def bench_memory(tmp: Path, ticks: int, sizes=(10_000, 100_000)) -> list[dict]:
 
 
 def main() -> None:
+    """Run the parts named on the command line and print the results as a Markdown table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("parts", nargs="*", default=["governance", "sobol", "memory"],
                     choices=["governance", "sobol", "memory"])

@@ -27,6 +27,7 @@ os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
 
 
 def main() -> None:
+    """Render the sessions, let them click for the set time, and print click latency and server CPU."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=25)
     ap.add_argument("--playing", type=int, default=5, help="sessions that also press Play (4 weeks/s)")

@@ -86,6 +86,7 @@ def evaluate(overrides: dict, reps: int, seed: int = 2024) -> dict:
 
 
 def loss(res: dict) -> float:
+    """Distance of :func:`evaluate`'s results from the stylized facts: a sum of squared, tolerance-scaled misses."""
     total = 0.0
     for name, (target, tol) in TARGETS.items():
         total += ((res[name]["success"] - target) / tol) ** 2
@@ -113,6 +114,7 @@ def loss(res: dict) -> float:
 
 
 def to_params(x: np.ndarray) -> dict:
+    """Parameter values from a point of the unit cube, mapped linearly onto the ranges in ``FREE`` (clipped)."""
     out = {}
     for xi, (key, (lo, hi)) in zip(x, FREE.items()):
         out[key] = float(lo + (hi - lo) * np.clip(xi, 0.0, 1.0))
@@ -120,6 +122,7 @@ def to_params(x: np.ndarray) -> dict:
 
 
 def main() -> None:
+    """Run the Nelder-Mead search from the defaults (or ``--start``) and print the best parameters found."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--evals", type=int, default=150)

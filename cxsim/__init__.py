@@ -10,10 +10,10 @@ The public API, for notebooks and scripts::
     run = cxsim.load_results("results/governance_factorial/main")  # a batch run's tables
 """
 
-from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
-from .model import CXModel, Decision
 from .agents import Department, Executive
 from .batch.store import load_results
+from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
+from .model import CXModel, Decision
 from .scenario import Scenario, load_scenario
 from .simulate import SimulationResult, simulate
 

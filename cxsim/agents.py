@@ -73,6 +73,7 @@ class Executive(mesa.Agent):
 
     @property
     def is_ceo(self) -> bool:
+        """Is the CEO."""
         return self.model.engine.st.ceo == self.index
 
     def __repr__(self) -> str:
@@ -108,14 +109,17 @@ class Department(mesa.Agent):
 
     @property
     def readiness(self) -> float:
+        """Readiness for CX (follows the owning executive's buy-in, worn down by change fatigue)."""
         return self._get("readiness")
 
     @property
     def skill(self) -> float:
+        """CX skill (grows with practice)."""
         return self._get("skill")
 
     @property
     def silo_strength(self) -> float:
+        """Silo strength: pull of functional targets against CX work."""
         return self._get("silo")
 
     def __repr__(self) -> str:

@@ -37,7 +37,7 @@ def cli():
     the owner's mandate (advisory or budget-holding), CEO sponsorship, a CX committee.
     One tick is one week. Scenarios are TOML files (see `cxsim scenarios`); every
     parameter is documented by `cxsim params`.
-    """
+    """  # noqa: D301 - click's no-rewrap marker must be a real backspace (\b), so no raw string
 
 
 def _progress(total: int, quiet: bool, desc: str):

@@ -1,7 +1,7 @@
 """Generate the parameter table of docs/ODD.md from :mod:`cxsim.params` (kept in sync by a test).
 
-    python -m cxsim.docgen          # rewrite the table in docs/ODD.md
-    python -m cxsim.docgen --check  # exit 1 if it is out of date
+python -m cxsim.docgen          # rewrite the table in docs/ODD.md
+python -m cxsim.docgen --check  # exit 1 if it is out of date
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def render(text: str) -> str:
 
 
 def main(argv=None) -> int:
+    """Rewrite the table in docs/ODD.md, or with ``--check`` only compare; returns the exit code (1: out of date)."""
     argv = sys.argv[1:] if argv is None else argv
     text = ODD.read_text()
     new = render(text)

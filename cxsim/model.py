@@ -96,22 +96,27 @@ class CXModel(mesa.Model):
 
     @property
     def executives(self) -> mesa.agent.AgentSet:
+        """The executives, as a Mesa agent set."""
         return self.agents_by_type.get(Executive, mesa.agent.AgentSet([], random=self.random))
 
     @property
     def departments(self) -> mesa.agent.AgentSet:
+        """The departments, as a Mesa agent set."""
         return self.agents_by_type.get(Department, mesa.agent.AgentSet([], random=self.random))
 
     @property
     def adoption(self) -> float:
+        """Share of all employees practising CX."""
         return float(adoption_share(self.engine)[0])
 
     @property
     def cx_index(self) -> float:
+        """The CX index: the customer experience across the journey's stages."""
         return float(self.engine.cx[0])
 
     @property
     def owner(self) -> Executive | None:
+        """The executive who owns CX, or None while the post is vacant."""
         for a in self.executives:
             if a.is_owner:
                 return a
@@ -131,7 +136,8 @@ class CXModel(mesa.Model):
         value = _coerce(PARAMS[key], value, "lever", key)
         if key == "owner.executive":
             if value not in self.engine.st.exec_ids:
-                raise ScenarioError("lever", key, "no such executive; ids: " + ", ".join(self.engine.st.exec_ids), value)
+                raise ScenarioError("lever", key, "no such executive; ids: " + ", ".join(self.engine.st.exec_ids),
+                                    value)
             self.engine.set_owner(value)
         elif key == "politics.jealousy_scale":
             self._set_jealousy_scale(value)
@@ -201,11 +207,13 @@ class CXModel(mesa.Model):
         e, w = self.engine, self.week
         owner = e.st.exec_titles[e.owner]
         if e.ev_owner_left[0]:
-            self.events.append({"week": w, "kind": "owner_left", "text": f"The CX owner ({owner}) left; the post is vacant"})
+            self.events.append({"week": w, "kind": "owner_left",
+                                "text": f"The CX owner ({owner}) left; the post is vacant"})
         if e.ev_successor[0]:
             self.events.append({"week": w, "kind": "successor", "text": "A successor took over as CX owner"})
         if e.ev_budget_cut[0]:
-            self.events.append({"week": w, "kind": "budget_cut", "text": f"The CX budget was cut to {e.budget[0]:.0f}k per week"})
+            self.events.append({"week": w, "kind": "budget_cut",
+                                "text": f"The CX budget was cut to {e.budget[0]:.0f}k per week"})
         if e.ev_detected[0]:
             self.events.append({"week": w, "kind": "resistance_detected",
                                 "text": f"The committee saw covert resistance by {int(e.ev_detected[0])} executive(s)"})

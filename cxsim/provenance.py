@@ -40,10 +40,12 @@ def git_commit() -> str | None:
 
 
 def now_iso() -> str:
+    """The current UTC time in ISO 8601, to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def command_line() -> str:
+    """This process's command line as a shell-quoted ``cxsim ...`` string."""
     import shlex
 
     return " ".join(shlex.quote(a) for a in ["cxsim", *sys.argv[1:]])

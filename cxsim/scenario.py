@@ -234,6 +234,7 @@ class Scenario:
 
     @property
     def ticks(self) -> int:
+        """Weeks to simulate (``run.ticks``)."""
         return int(self.params["run.ticks"])
 
     def to_dict(self) -> dict[str, Any]:
@@ -327,7 +328,8 @@ def scenario_from_dict(
                     filled[fname] = copy.deepcopy(p.default)
             ident = _item_key(filled, id_keys)
             if ident in seen:
-                raise ScenarioError(where(lname), base, "duplicate " + "/".join(id_keys), ident[0] if len(ident) == 1 else ident)
+                raise ScenarioError(where(lname), base, "duplicate " + "/".join(id_keys),
+                                    ident[0] if len(ident) == 1 else ident)
             seen.add(ident)
             out_items.append(filled)
         lists[lname] = out_items
@@ -354,7 +356,8 @@ def _check_references(lists: dict, params: dict, where) -> None:
     if execs:
         ceos = [e["id"] for e in lists["executives"] if e["ceo"]]
         if len(ceos) != 1:
-            raise ScenarioError(where("executives"), "executives", f"exactly one executive must have ceo = true; found {len(ceos)}", ceos)
+            raise ScenarioError(where("executives"), "executives",
+                                f"exactly one executive must have ceo = true; found {len(ceos)}", ceos)
         owner = params["owner.executive"]
         if owner not in execs:
             raise ScenarioError(where("owner.executive"), "owner.executive",
@@ -362,21 +365,23 @@ def _check_references(lists: dict, params: dict, where) -> None:
     for d in lists["departments"]:
         if d["executive"] not in execs:
             raise ScenarioError(where("departments"), f"departments.{d['id']}.executive",
-                                "no such executive" + _did_you_mean(d["executive"], execs) + "; ids: " + ", ".join(execs),
-                                d["executive"])
+                                "no such executive" + _did_you_mean(d["executive"], execs)
+                                + "; ids: " + ", ".join(execs), d["executive"])
     for s in lists["stages"]:
         for ref in s["departments"]:
             if ref not in depts:
                 raise ScenarioError(where("stages"), f"stages.{s['id']}.departments",
-                                    "no such department" + _did_you_mean(ref, depts) + "; ids: " + ", ".join(depts), ref)
+                                    "no such department" + _did_you_mean(ref, depts) + "; ids: " + ", ".join(depts),
+                                    ref)
         if not s["departments"]:
-            raise ScenarioError(where("stages"), f"stages.{s['id']}.departments", "a stage needs at least one department", [])
+            raise ScenarioError(where("stages"), f"stages.{s['id']}.departments",
+                                "a stage needs at least one department", [])
     for i, edge in enumerate(lists["influence"]):
         for role in ("listener", "speaker"):
             if edge[role] not in execs:
                 raise ScenarioError(where("influence"), f"influence[{i}].{role}",
-                                    "no such executive" + _did_you_mean(edge[role], execs) + "; ids: " + ", ".join(execs),
-                                    edge[role])
+                                    "no such executive" + _did_you_mean(edge[role], execs)
+                                    + "; ids: " + ", ".join(execs), edge[role])
     self_w = params["social_influence.self_weight"]
     for e in execs:
         total = self_w + sum(x["weight"] for x in lists["influence"] if x["listener"] == e and x["speaker"] != e)

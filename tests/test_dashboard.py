@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from cxsim.cli import cli
-from cxsim.errors import ScenarioError
-from cxsim.model import CXModel, Decision
 from cxsim.dashboard.export import debrief_json, debrief_payload, debrief_png, history_csv
 from cxsim.dashboard.session import PRESETS, Session, Setup, short_label
 from cxsim.dashboard.views import buyin_svg, curves_svg, org_svg
+from cxsim.errors import ScenarioError
+from cxsim.model import CXModel, Decision
 
 REF = Setup("reference", seed=3)
 

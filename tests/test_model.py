@@ -187,7 +187,7 @@ def test_replay_with_decision_diverges_only_after_it():
 
 
 def test_replay_matches_interactive_session():
-    """replay reproduces a session in which the lever was pulled by hand at the same week."""
+    """CXModel.replay reproduces a session in which the lever was pulled by hand at the same week."""
     live = CXModel("reference", seed=1)
     for week in range(20):
         if week == 6:

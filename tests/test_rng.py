@@ -152,7 +152,7 @@ def test_binomial_matches_scipy(case):
 
 
 def test_binomial_degenerate_cases():
-    """n = 0 gives 0, p = 0 gives 0 and p = 1 gives n, whatever the uniforms."""
+    """The binomial draw is 0 for n = 0 or p = 0 and n for p = 1, whatever the uniforms."""
     u = _streams().uniform(0, "adopt", 100)[:, 0]
     v = _streams().uniform(0, "revert", 100)[:, 0]
     assert (binomial(np.zeros(100), np.full(100, 0.4), u, v) == 0).all()

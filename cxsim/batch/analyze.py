@@ -222,7 +222,9 @@ def analyze_run(run_dir: str | Path, outcome: str = "success", out: str | Path |
         run_dir: the results directory.
         outcome: a column of ``replications.parquet`` (``success``: success probability).
         out: where to write the CSV and chart [default: ``RUN_DIR/analysis``].
-        num_resamples, conf_level, seed: bootstrap settings.
+        num_resamples: bootstrap resamples for the intervals.
+        conf_level: confidence level of the intervals.
+        seed: seed of the bootstrap.
         plot: also draw the bar chart.
     """
     run_dir = Path(run_dir)

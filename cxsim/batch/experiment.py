@@ -48,8 +48,16 @@ from typing import Any, Mapping
 from ..errors import ExperimentError, ScenarioError
 from ..metrics import EVENTS, METRICS
 from ..params import LISTS, PARAMS, Param
-from ..scenario import SCENARIO_DIR, Scenario, _coerce, _did_you_mean, _display, load_scenario, scenario_from_dict
-from ..scenario import shipped_scenarios
+from ..scenario import (
+    SCENARIO_DIR,
+    Scenario,
+    _coerce,
+    _did_you_mean,
+    _display,
+    load_scenario,
+    scenario_from_dict,
+    shipped_scenarios,
+)
 from .designs import DESIGNS, SAMPLED, Factor, Sample, salib_problem
 
 __all__ = ["Experiment", "Point", "Keep", "load_experiment", "experiment_from_dict", "EXPERIMENT_DIR"]
@@ -126,6 +134,7 @@ class Experiment:
 
     @property
     def design_type(self) -> str:
+        """The design's type: ``factorial``, ``lhs``, ``sobol``, ``morris`` or ``points``."""
         return self.design["type"]
 
     @property

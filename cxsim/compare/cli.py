@@ -109,7 +109,8 @@ def report(run_dir, points, baseline, metric, focus, resamples, out):
 def _echo_summary(c, specs) -> None:
     from .tables import pct
 
-    click.echo(f"{c.run.path}: {len(c.point_ids)} point{'s' if len(c.point_ids) != 1 else ''}, baseline {c.name(c.baseline)}")
+    n = len(c.point_ids)
+    click.echo(f"{c.run.path}: {n} point{'s' if n != 1 else ''}, baseline {c.name(c.baseline)}")
     for _, r in c.summary.iterrows():
         click.echo(f"  {r['name']:<40} success {pct(r['success']):>5} "
                    f"[{pct(r['success_lo'])}, {pct(r['success_hi'])}]  mean final adoption "

@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 import numpy as np
-
 from matplotlib.figure import Figure
 
 from ..plotting import PALETTE
@@ -57,8 +56,9 @@ def debrief_payload(session: Session) -> dict[str, Any]:
         "outcomes": {k: _clean(v) for k, v in session.model.outcomes().items()},
         "adoption_now": snap["adoption"],
         "cx_index_now": snap["cx_index"],
-        "executives": [{"id": e["id"], "title": e["title"], "true_buy_in": e["true"], "expressed_buy_in": e["expressed"],
-                        "weeks_covert": e["covert_weeks"], "caught": e["ever_exposed"], "owner": e["is_owner"]}
+        "executives": [{"id": e["id"], "title": e["title"], "true_buy_in": e["true"],
+                        "expressed_buy_in": e["expressed"], "weeks_covert": e["covert_weeks"],
+                        "caught": e["ever_exposed"], "owner": e["is_owner"]}
                        for e in ex],
         "events": [{"week": e["week"], "kind": e["kind"], "text": e["text"]} for e in snap["events"]
                    if e["kind"] != "committee_met"],
@@ -77,8 +77,11 @@ def debrief_json(session: Session) -> str:
 
 
 def history_csv(session: Session) -> str:
-    """One row per week: every metric, per-department adoption, per-executive true and expressed buy-in,
-    plus the decisions taken that week."""
+    """The model's history as CSV text, one row per week.
+
+    Columns: every metric, per-department adoption, per-executive true and expressed buy-in, and the decisions
+    taken that week.
+    """
     with session.lock:
         df = session.model.history()
         decisions = session.decisions
@@ -115,8 +118,8 @@ def debrief_png(session: Session, reveal: bool = True, dpi: int = 130) -> bytes:
     for e in snap["events"]:
         if e["kind"] in ("owner_left", "budget_cut", "resistance_detected", "successor"):
             sym, col, name = EVENT_STYLE[e["kind"]]
-            ax.plot([e["week"]], [0.015], marker={"owner_left": "v", "successor": "^", "budget_cut": "x"}.get(e["kind"], "o"),
-                    color=col, ms=6, ls="none")
+            marker = {"owner_left": "v", "successor": "^", "budget_cut": "x"}.get(e["kind"], "o")
+            ax.plot([e["week"]], [0.015], marker=marker, color=col, ms=6, ls="none")
     ax.set_xlim(0, T)
     ax.set_ylim(0, 1.06)
     ax.set_xlabel("week")

@@ -174,6 +174,7 @@ class Session:
 
     @property
     def week(self) -> int:
+        """Weeks played so far."""
         return self.model.week
 
     @property
@@ -183,6 +184,7 @@ class Session:
 
     @property
     def decisions(self) -> list[Decision]:
+        """The decisions taken so far, in order (a copy)."""
         return list(self.model.decisions)
 
     def step(self, weeks: int = 1) -> int:
@@ -236,7 +238,8 @@ class Session:
         """(key, label) of every counterfactual on offer now."""
         opts = [("none", "No decisions: the scenario as it was set up")]
         for i, d in enumerate(self.model.decisions):
-            opts.append((f"without:{i}", f"Without decision {i + 1} (week {d.week}: {LEVER_LABELS[d.key]} = {_show(d.value)})"))
+            opts.append((f"without:{i}",
+                         f"Without decision {i + 1} (week {d.week}: {LEVER_LABELS[d.key]} = {_show(d.value)})"))
         opts += [(k, label) for k, (label, _) in PRESETS.items()]
         return opts
 
@@ -276,6 +279,7 @@ class Session:
         return rp
 
     def clear_replays(self) -> None:
+        """Drop every counterfactual replay."""
         with self.lock:
             self.replays = []
             self.revision += 1
