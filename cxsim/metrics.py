@@ -87,7 +87,7 @@ def fatigue(m):
 def _weighted(m, a):
     if m.D == 0:
         return np.zeros(m.R)
-    return agent_sum(a * m.st.headcount[:, None]) / m.st.total_headcount
+    return agent_sum(a * m.st.head) / m.st.total_headcount
 
 
 METRICS = {
@@ -104,7 +104,7 @@ EVENTS = {
     "successor_arrived": lambda m: m.ev_successor.astype(np.float64),
     "budget_cut": lambda m: m.ev_budget_cut.astype(np.float64),
     "resistance_detected": lambda m: m.ev_detected.astype(np.float64),
-    "committee_met": lambda m: np.full(m.R, float(m.committee_met)),
+    "committee_met": lambda m: np.full(m.R, m.committee_met, dtype=np.float64),  # a bool, or (R,) when stacked
 }
 
 OUTCOMES = (
@@ -140,7 +140,23 @@ class Recorder:
         if self.per_agent:
             self.dept, self.exec_true, self.exec_expr = pad(self.dept), pad(self.exec_true), pad(self.exec_expr)
 
+    def select(self, cols: np.ndarray, view) -> "Recorder":
+        """A recorder holding only replications (columns) ``cols``, attached to ``view`` (their engine columns)."""
+        out = object.__new__(Recorder)
+        out.m, out.per_agent, out.n = view, self.per_agent, self.n
+        cols = np.asarray(cols)
+        if cols.size and (np.diff(cols) == 1).all():
+            cols = slice(int(cols[0]), int(cols[-1]) + 1)  # consecutive columns: views, no copies
+        out.series = {k: v[:, cols] for k, v in self.series.items()}
+        out.adoption64 = self.adoption64[:, cols]
+        out.detections = self.detections[cols]
+        if self.per_agent:
+            out.dept, out.exec_true, out.exec_expr = (a[:, :, cols]
+                                                      for a in (self.dept, self.exec_true, self.exec_expr))
+        return out
+
     def record(self) -> None:
+        """Record the engine's current state as the next tick."""
         m, t = self.m, self.n
         if t >= self.adoption64.shape[0]:
             self.grow(max(52, t))
@@ -154,7 +170,7 @@ class Recorder:
             self.detections += m.ev_detected
         if self.per_agent:
             if m.D:
-                np.divide(m.adopters, m.st.headcount[:, None], out=self.dept[t])
+                np.divide(m.adopters, m.st.head, out=self.dept[t])
             self.exec_true[t] = m.buy_in
             self.exec_expr[t] = expressed_view(m)
         self.n = t + 1

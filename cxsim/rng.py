@@ -87,8 +87,10 @@ _M32 = 0xFFFFFFFF
 
 
 def _spawned_keys(seed: int, reps: np.ndarray) -> np.ndarray:
-    """``SeedSequence(seed, spawn_key=(k,)).generate_state(1, np.uint64)[0]`` for every k in
-    ``reps`` (all below 2**32), vectorized over k: the same uint32 mixing, in uint64 lanes."""
+    """Spawned keys, vectorized: ``SeedSequence(seed, spawn_key=(k,)).generate_state(1, np.uint64)[0]``.
+
+    For every k in ``reps`` (all below 2**32), the same uint32 mixing, in uint64 lanes.
+    """
     words = []
     while True:  # the seed as little-endian uint32 words, then padded to the pool size
         words.append(seed & _M32)
@@ -107,7 +109,8 @@ def _spawned_keys(seed: int, reps: np.ndarray) -> np.ndarray:
         return value ^ (value >> np.uint64(16))
 
     def mix(x, y):
-        r = (np.uint64(_SS_MIX_L) * x + (np.uint64(1 << 32) - ((np.uint64(_SS_MIX_R) * y) & np.uint64(_M32)))) & np.uint64(_M32)
+        r = (np.uint64(_SS_MIX_L) * x
+             + (np.uint64(1 << 32) - ((np.uint64(_SS_MIX_R) * y) & np.uint64(_M32)))) & np.uint64(_M32)
         return r ^ (r >> np.uint64(16))
 
     pool = [hashmix(entropy[i]) for i in range(4)]

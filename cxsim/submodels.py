@@ -13,7 +13,15 @@ State, agents-first and replications-last:
 * departments ``(D, R)``: ``adopters``, ``readiness``, ``skill``, ``silo``;
 * organization ``(R,)``: ``owner_present``, ``credibility``, ``vacancy``,
   ``tenure``, ``departures``, ``first_tenure``, ``budget``, ``spent``,
-  ``fatigue``, ``results``, ``cx``, ``cx0``, and the scalar ``sponsor``.
+  ``fatigue``, ``results``, ``cx``, ``cx0``, and ``sponsor`` (a scalar, or ``(R,)``).
+
+Parameters: ``m.params[key]`` is a Python scalar when every replication shares it
+(one scenario, the interactive model), or an array with one value per replication
+when the engine stacks several design points (:class:`~cxsim.engine.Engine`). The
+rules read switches and choices through :func:`on` and :func:`choice`, which give
+a bool or a per-replication mask, and apply a mechanism that is on for only some
+replications with ``where=`` masks, so that every replication gets exactly the
+operations it gets alone (see the notes below).
 """
 
 from __future__ import annotations
@@ -50,6 +58,82 @@ _SPONSOR = {"none": 0.0, "active": 1.0}
 # swaps a*b = b*a and a+b = b+a are used, so the results are bit-for-bit those of the
 # formulas. Terms that are exactly neutral are skipped (a factor of exactly 1.0; the
 # sabotage and credibility erosion when nobody resists covertly, which are exactly 0).
+#
+# Stacked design points. A parameter is a scalar or a per-replication array; every
+# elementwise operation gives the same bits either way. Where the scalar code skips
+# a mechanism (a switch is off, a week condition fails), the stacked code skips it
+# only when it is off for every replication; otherwise it computes the update for all
+# and applies it with ``where=mask`` (the replications where it is off keep their
+# state untouched, exactly as if skipped). ``mask`` is ``True`` when the mechanism is
+# on everywhere, which makes ``where=`` a no-op: the single-scenario path runs the
+# same calls as before. Functions with no exact elementwise form for an array
+# argument (exp, log, power of a parameter) are evaluated per distinct value
+# (:func:`_per_value`, :func:`journey`) with the scalar code.
+
+
+def on(m, key: str):
+    """A switch: ``True``/``False``, or a ``(R,)`` bool mask when stacked points differ."""
+    return m.params[key]
+
+
+def choice(m, key: str, value: str):
+    """Whether choice parameter ``key`` equals ``value``: a bool, or a ``(R,)`` mask."""
+    return m.params[key] == value
+
+
+def _mask(x):
+    """``True`` / ``False`` if the condition holds for all / no replications, else the ``(R,)`` mask."""
+    if x is True or x is False:
+        return x
+    if np.ndim(x) == 0:
+        return bool(x)
+    if x.all():
+        return True
+    if not x.any():
+        return False
+    return x
+
+
+def _and(a, b):
+    """Combine two results of :func:`_mask`."""
+    if a is True:
+        return b
+    if b is True:
+        return a
+    if a is False or b is False:
+        return False
+    return _mask(a & b)
+
+
+def _pick(cond, a, b):
+    """``a`` where ``cond`` holds, else ``b`` (scalars stay scalars)."""
+    cond = _mask(cond)
+    if cond is True:
+        return a
+    if cond is False:
+        return b
+    return np.where(cond, a, b)
+
+
+def _min(a, b):
+    return np.minimum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else min(a, b)
+
+
+def _max(a, b):
+    return np.maximum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else max(a, b)
+
+
+def _nonzero(x) -> bool:
+    """Whether a parameter (scalar or per-replication) is nonzero for some replication."""
+    return bool(x.any()) if isinstance(x, np.ndarray) else x != 0.0
+
+
+def _per_value(x, fn):
+    """``fn(x)`` for a scalar; for a per-replication array, ``fn`` of each distinct value (as a Python scalar)."""
+    if not isinstance(x, np.ndarray):
+        return fn(x)
+    values, inverse = np.unique(x, return_inverse=True)
+    return np.array([fn(v.item()) for v in values], dtype=np.float64)[inverse]
 
 
 def _agent_sum(a):
@@ -64,13 +148,16 @@ def _agent_dot(w, a):
     return agent_dot(w, a)
 
 
-def _clip01(a: np.ndarray) -> np.ndarray:
-    return _clip_ufunc(a, 0.0, 1.0, out=a)
+def _clip01(a: np.ndarray, where=True) -> np.ndarray:
+    return _clip_ufunc(a, 0.0, 1.0, out=a, where=where)
 
 
-def _factor(x: np.ndarray, weight: float) -> np.ndarray | float:
-    """Multiplier 1 + w (2x - 1): 1 at x = 0.5 or w = 0, in [1 - w, 1 + w] for x in [0, 1]."""
-    if weight == 0.0:
+def _factor(x: np.ndarray, weight) -> np.ndarray | float:
+    """Multiplier 1 + w (2x - 1): 1 at x = 0.5 or w = 0, in [1 - w, 1 + w] for x in [0, 1].
+
+    A per-replication weight gives exactly 1.0 where it is 0 ((2x - 1) * 0 + 1).
+    """
+    if not _nonzero(weight):
         return 1.0
     f = np.multiply(x, 2.0)
     f -= 1.0
@@ -88,45 +175,58 @@ def _times(a, b):
     return a * b
 
 
+def _inplace(op, a, b):
+    """``a op= b``: in place when ``a`` already has the result's shape, else a new array.
+
+    (``a`` may be a scalar or a single row: a factor that is exactly neutral for some
+    mechanisms, times a per-replication parameter.)
+    """
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape:
+        return op(a, b, out=a)
+    return op(a, b)
+
+
 def _one_minus(x: np.ndarray) -> np.ndarray:
     return np.subtract(1.0, x)
 
 
 def initialize(m) -> None:
     """Initial state; spread between replications drawn from each replication's stream."""
-    p, st, sc = m.params, m.st, m.scenario
+    p, st = m.params, m.st
     E, D, R = m.E, m.D, m.R
     spread = p["organization.initial_spread"]
     zx = m.rng.normal(0, "init_exec", 2 * E) if E else np.zeros((0, R))
     zd = m.rng.normal(0, "init_dept", 2 * D) if D else np.zeros((0, R))
-    col = lambda rows, key: np.array([r[key] for r in rows], dtype=np.float64)[:, None]  # noqa: E731
+    ex = lambda key: m.agent_values("executives", key)  # noqa: E731  (E, 1), or (E, R) for stacked points
+    de = lambda key: m.agent_values("departments", key)  # noqa: E731
 
-    ex = sc.executives
-    m.buy_in = _clip01(col(ex, "buy_in") + spread * zx[:E])
+    m.buy_in = _clip01(ex("buy_in") + spread * zx[:E])
     m.propensity = np.zeros((E, R))
-    if p["politics.enabled"]:
-        m.propensity = _clip01((col(ex, "jealousy") + spread * zx[E:]) * p["politics.jealousy_scale"])
+    politics_on = _mask(on(m, "politics.enabled"))
+    if politics_on is not False:
+        propensity = _clip01((ex("jealousy") + spread * zx[E:]) * p["politics.jealousy_scale"])
+        m.propensity = _pick(politics_on, propensity, m.propensity)
     if E:
         m.propensity[m.owner] = 0.0
     m.jealousy = m.propensity.copy()
     m.expressed = m.buy_in.copy()
-    m.understanding = np.broadcast_to(col(ex, "understanding"), (E, R)).copy()
-    m.trust = np.broadcast_to(col(ex, "trust"), (E, R)).copy()
+    m.understanding = np.broadcast_to(ex("understanding"), (E, R)).copy()
+    m.trust = np.broadcast_to(ex("trust"), (E, R)).copy()
     m.exposed = np.zeros((E, R))
     m.covert = np.zeros((E, R), dtype=bool)
 
-    de = sc.departments
-    head = st.headcount[:, None]
-    ready = col(de, "readiness") + p["organization.readiness_shift"] + spread * zd[:D]
+    head = st.head
+    ready = de("readiness") + p["organization.readiness_shift"] + spread * zd[:D]
     ready = _clip01(ready)
-    if p["readiness.enabled"]:
+    readiness_on = _mask(on(m, "readiness.enabled"))
+    if readiness_on is not False:
         lead = p["readiness.change_management_lead_weeks"]
-        gain = p["readiness.change_management_effect"] * (1.0 - np.exp(-lead / 13.0))
-        ready = ready + gain * (1.0 - ready)
+        gain = p["readiness.change_management_effect"] * (1.0 - _per_value(lead, lambda v: np.exp(-v / 13.0)))
+        ready = _pick(readiness_on, ready + gain * (1.0 - ready), ready)
     m.readiness = _clip01(np.broadcast_to(ready, (D, R)).copy())
-    m.skill = _clip01(np.broadcast_to(col(de, "skill") + p["organization.skill_shift"] + spread * zd[D:], (D, R)).copy())
-    m.silo = np.broadcast_to(col(de, "silo_strength"), (D, R)).copy()
-    m.adopters = np.broadcast_to(np.round(col(de, "initial_adoption") * head), (D, R)).copy()
+    m.skill = _clip01(np.broadcast_to(de("skill") + p["organization.skill_shift"] + spread * zd[D:], (D, R)).copy())
+    m.silo = np.broadcast_to(de("silo_strength"), (D, R)).copy()
+    m.adopters = np.broadcast_to(np.round(de("initial_adoption") * head), (D, R)).copy()
 
     m.owner_present = np.ones(R, dtype=bool)
     m.credibility = np.full(R, p["owner.initial_credibility"])
@@ -171,47 +271,55 @@ def sponsorship(m) -> None:
     """CEO sponsorship: its strength this week, and the co-ownership pull on every executive."""
     p = m.params
     level = p["sponsorship.level"]
-    strength = _SPONSOR.get(level, p["sponsorship.passive_strength"])
-    on = p["sponsorship.enabled"] and m.week >= p["sponsorship.start_week"]
-    m.sponsor = strength if on else 0.0
-    if m.sponsor > 0.0 and m.E:
+    if isinstance(level, str):
+        strength = _SPONSOR.get(level, p["sponsorship.passive_strength"])
+    else:
+        strength = np.where(level == "none", 0.0, np.where(level == "active", 1.0, p["sponsorship.passive_strength"]))
+    active = on(m, "sponsorship.enabled") & (m.week >= p["sponsorship.start_week"])
+    m.sponsor = _pick(active, strength, 0.0)
+    pulling = _mask(m.sponsor > 0.0)
+    if pulling is not False and m.E:
         # buy_in += (rate * sponsor) * (1 - buy_in)
         t = _one_minus(m.buy_in)
         t *= p["sponsorship.coownership_rate"] * m.sponsor
-        m.buy_in += t
+        np.add(m.buy_in, t, out=m.buy_in, where=pulling)
 
 
 def committee(m) -> None:
     """CX committee meeting: convergence of buy-in, familiarity, detection, unified planning."""
     p = m.params
-    start, cadence = p["committee.start_week"], p["committee.cadence_weeks"]
-    if not p["committee.enabled"] or m.week < start or (m.week - start) % cadence or m.E == 0:
+    if m.E == 0:
         return
-    m.committee_met = True
-    w = m.st.exec_influence[:, None]
-    wsum = float(m.st.exec_influence.sum()) or 1.0
-    mean = _agent_sum(w * m.buy_in) / wsum
-    m.buy_in += p["committee.convergence"] * (mean[None, :] - m.buy_in)
-    m.jealousy *= 1.0 - p["committee.familiarity"]
-    m.trust += p["committee.trust_gain"] * (1.0 - m.trust)
+    start, cadence = p["committee.start_week"], p["committee.cadence_weeks"]
+    meets = _mask(on(m, "committee.enabled") & (m.week >= start) & ((m.week - start) % cadence == 0))
+    if meets is False:
+        return
+    m.committee_met = meets
+    mean = _agent_sum(m.st.influence_col * m.buy_in) / m.st.influence_total
+    np.add(m.buy_in, p["committee.convergence"] * (mean[None, :] - m.buy_in), out=m.buy_in, where=meets)
+    np.multiply(m.jealousy, 1.0 - p["committee.familiarity"], out=m.jealousy, where=meets)
+    np.add(m.trust, p["committee.trust_gain"] * (1.0 - m.trust), out=m.trust, where=meets)
     caught = m.covert & (m.rng.uniform(m.week, "committee_detect", m.E) < p["committee.detection"])
+    if meets is not True:
+        caught &= meets
     if caught.any():
-        m.exposed[caught] = p["politics.exposure_weeks"]
-        m.jealousy[caught] *= 1.0 - p["sponsorship.correction"] * m.sponsor
+        np.copyto(m.exposed, p["politics.exposure_weeks"], where=caught)
+        np.multiply(m.jealousy, 1.0 - p["sponsorship.correction"] * m.sponsor, out=m.jealousy, where=caught)
         m.covert &= ~caught
         m.expressed = np.where(caught, m.buy_in, m.expressed)
     m.ev_detected += caught.sum(axis=0)
-    m.silo *= 1.0 - p["committee.planning"]
+    np.multiply(m.silo, 1.0 - p["committee.planning"], out=m.silo, where=meets)
 
 
 def politics(m) -> None:
     """Jealousy grows with the owner's status; resisters play along in public or resist openly."""
     p = m.params
-    if not p["politics.enabled"] or m.E == 0:
+    enabled = _mask(on(m, "politics.enabled"))
+    if enabled is False or m.E == 0:
         m.expressed = m.buy_in.copy()
         m.covert[:] = False
         return
-    status_per = p["mandate.status"] if p["owner.mandate"] == "budget" else p["mandate.advisory_status"]
+    status_per = _pick(choice(m, "owner.mandate", "budget"), p["mandate.status"], p["mandate.advisory_status"])
     status = m.owner_present * m.credibility * status_per
     j = m.jealousy
     # j += (growth * status) * propensity * (1 - j) - decay * j
@@ -220,13 +328,21 @@ def politics(m) -> None:
     t *= u
     np.multiply(j, p["politics.jealousy_decay"], out=u)
     t -= u
-    j += t
-    j[m.owner] = 0.0
-    _clip01(j)
+    np.add(j, t, out=j, where=enabled)
+    j[m.owner] = 0.0  # (where politics is off, jealousy is 0 throughout)
+    _clip01(j, enabled)
     resisting = j >= p["politics.resist_threshold"]
-    pressure = min(1.0, p["politics.conformity"] + p["sponsorship.resistance_cost"] * m.sponsor)
+    if enabled is not True:
+        resisting &= enabled
+    pressure = _min(1.0, p["politics.conformity"] + p["sponsorship.resistance_cost"] * m.sponsor)
     m.pressure = pressure
-    m.covert = resisting & (m.exposed <= 0.0) if pressure >= p["politics.covert_threshold"] else np.zeros_like(resisting)
+    plays_along = _mask(pressure >= p["politics.covert_threshold"])
+    if plays_along is False:
+        m.covert = np.zeros_like(resisting)
+    else:
+        m.covert = resisting & (m.exposed <= 0.0)
+        if plays_along is not True:
+            m.covert &= plays_along
     any_covert = bool(m.covert.any())
     # expressed = covert ? max(buy_in, pressure) : buy_in
     m.expressed = m.buy_in.copy()
@@ -236,44 +352,46 @@ def politics(m) -> None:
     t = np.multiply(j, p["politics.buy_in_drag"])
     t *= m.buy_in
     t *= resisting
-    m.buy_in -= t
+    np.subtract(m.buy_in, t, out=m.buy_in, where=enabled)
     # An active sponsor protects the owner: covert attacks on credibility land less.
     credibility = m.credibility
     if any_covert:  # (without covert resisters the erosion is exactly 0)
         shield = 1.0 - p["sponsorship.owner_protection"] * m.sponsor
-        erosion = p["politics.credibility_erosion"] * shield * _agent_sum(m.covert * j * m.st.exec_influence[:, None])
+        erosion = p["politics.credibility_erosion"] * shield * _agent_sum(m.covert * j * m.st.influence_col)
         credibility = credibility - erosion * m.owner_present
-    m.credibility = _clip_ufunc(credibility, 0.0, 1.0)
-    np.subtract(m.exposed, 1.0, out=m.exposed)
-    np.maximum(m.exposed, 0.0, out=m.exposed)
+    m.credibility = _pick(enabled, _clip_ufunc(credibility, 0.0, 1.0), m.credibility)
+    np.subtract(m.exposed, 1.0, out=m.exposed, where=enabled)
+    np.maximum(m.exposed, 0.0, out=m.exposed, where=enabled)
 
 
 def social_influence(m) -> None:
     """DeGroot averaging: each executive averages their own true view with the expressed views they hear."""
     p = m.params
-    if not p["social_influence.enabled"] or m.E == 0:
+    enabled = _mask(on(m, "social_influence.enabled"))
+    if enabled is False or m.E == 0:
         return
-    W = m.st.influence_matrix
     # heard = W @ expressed + diag(W) * (buy_in - expressed)
-    heard = _agent_dot(W, m.expressed)
+    heard = _agent_dot(m.st.influence_matrix, m.expressed)
     t = np.subtract(m.buy_in, m.expressed)
-    t *= m.st.self_weights[:, None]
+    t *= m.st.self_col
     heard += t
     # buy_in += rate * (heard - buy_in)
     heard -= m.buy_in
     heard *= p["social_influence.rate"]
-    m.buy_in += heard
-    if p["social_influence.noise"] > 0.0:
+    np.add(m.buy_in, heard, out=m.buy_in, where=enabled)
+    noisy = _and(enabled, _mask(p["social_influence.noise"] > 0.0))
+    if noisy is not False:
         z = m.rng.normal(m.week, "buy_in_noise", m.E)
         z *= p["social_influence.noise"]
-        m.buy_in += z
-    _clip01(m.buy_in)
+        np.add(m.buy_in, z, out=m.buy_in, where=noisy)
+    _clip01(m.buy_in, enabled)
 
 
 def persuasion(m) -> None:
     """The owner persuades: buy-in, understanding and trust rise with credibility, trust and low jealousy."""
     p = m.params
-    if not p["persuasion.enabled"] or m.E == 0:
+    enabled = _mask(on(m, "persuasion.enabled"))
+    if enabled is False or m.E == 0:
         return
     reach = _one_minus(m.jealousy)
     reach *= m.owner_present * m.credibility  # (owner present * credibility) * (1 - jealousy)
@@ -282,42 +400,56 @@ def persuasion(m) -> None:
     effect[m.owner] = 0.0
     t = _one_minus(m.buy_in)
     t *= effect
-    m.buy_in += t  # buy_in += effect * (1 - buy_in)
+    np.add(m.buy_in, t, out=m.buy_in, where=enabled)  # buy_in += effect * (1 - buy_in)
     for x, rate in ((m.understanding, p["business_case.understanding_gain"]), (m.trust, p["persuasion.trust_gain"])):
         np.multiply(reach, rate, out=effect)
         np.subtract(1.0, x, out=t)
         effect *= t
-        x += effect  # x += (rate * reach) * (1 - x)
-    _clip01(m.buy_in)
-    _clip01(m.trust)
+        np.add(x, effect, out=x, where=enabled)  # x += (rate * reach) * (1 - x)
+    _clip01(m.buy_in, enabled)
+    _clip01(m.trust, enabled)
 
 
 def business_case(m) -> None:
     """Visible results (the CX index's gain, seen with a lag) build or erode commitment around a threshold."""
     p = m.params
-    if not p["business_case.enabled"]:
+    enabled = _mask(on(m, "business_case.enabled"))
+    if enabled is False:
         return
     gain = np.where(m.cx0 < 1.0, (m.cx - m.cx0) / np.maximum(1.0 - m.cx0, 1e-12), 0.0)
-    m.results += (gain - m.results) / p["business_case.lag_weeks"]
+    np.add(m.results, (gain - m.results) / p["business_case.lag_weeks"], out=m.results, where=enabled)
     theta = p["business_case.threshold"]
     above = np.maximum(m.results - theta, 0.0)
     below = np.zeros(m.R)
-    if m.week >= p["business_case.patience_weeks"] and theta > 0.0:
-        below = np.maximum(theta - m.results, 0.0) / theta
+    impatient = _mask((m.week >= p["business_case.patience_weeks"]) & (theta > 0.0))
+    if impatient is not False:
+        # below = max(theta - results, 0) / theta
+        np.divide(np.maximum(theta - m.results, 0.0), theta, out=below, where=impatient)
     up, down = p["business_case.gain"] * above, p["business_case.erosion"] * below
     if m.E:
         # buy_in += up * (1 - buy_in) - down * buy_in
         t = _one_minus(m.buy_in)
         t *= up
         t -= np.multiply(m.buy_in, down)
-        m.buy_in += t
-        _clip01(m.buy_in)
+        np.add(m.buy_in, t, out=m.buy_in, where=enabled)
+        _clip01(m.buy_in, enabled)
         # understanding += (gain * max(results, 0)) * (1 - understanding)
         np.subtract(1.0, m.understanding, out=t)
         t *= p["business_case.understanding_gain"] * np.maximum(m.results, 0.0)
-        m.understanding += t
-        _clip01(m.understanding)
-    m.credibility = np.clip(m.credibility + up * (1.0 - m.credibility) - down * m.credibility, 0.0, 1.0)
+        np.add(m.understanding, t, out=m.understanding, where=enabled)
+        _clip01(m.understanding, enabled)
+    credibility = np.clip(m.credibility + up * (1.0 - m.credibility) - down * m.credibility, 0.0, 1.0)
+    m.credibility = _pick(enabled, credibility, m.credibility)
+
+
+def _successor_wait(vacancy_weeks, u: np.ndarray):
+    """Geometric wait for a successor with mean ``vacancy_weeks``, at least one week (before the max with 1)."""
+    q = 1.0 / vacancy_weeks
+    if not isinstance(q, np.ndarray):
+        return 1.0 if q >= 1.0 else np.ceil(np.log(u) / np.log1p(-q))
+    # log1p(-q) of each distinct q, as the scalar code computes it (-1 stands in where q >= 1)
+    denominator = _per_value(q, lambda v: -1.0 if v >= 1.0 else np.log1p(-v))
+    return np.where(q >= 1.0, 1.0, np.ceil(np.log(u) / denominator))
 
 
 def attrition(m) -> None:
@@ -325,11 +457,12 @@ def attrition(m) -> None:
     p = m.params
     present = m.owner_present
     m.tenure += present
-    if not p["attrition.enabled"] or m.E == 0:
+    enabled = _mask(on(m, "attrition.enabled"))
+    if enabled is False or m.E == 0:
         return
     ceo = m.st.ceo
     support = np.maximum(m.sponsor, m.buy_in[ceo] * m.understanding[ceo])
-    m.support_now = support
+    m.support_now = _pick(enabled, support, m.support_now)
     u = m.rng.uniform(m.week, "owner_departure", 3)
     hazard = (
         p["attrition.hazard"]
@@ -337,21 +470,23 @@ def attrition(m) -> None:
         * (1.0 - p["attrition.credibility_protection"] * m.credibility)
     )
     leave = present & (u[0] < hazard)
+    if enabled is not True:
+        leave &= enabled
+    budget_owner = _mask(choice(m, "owner.mandate", "budget"))  # an advisory owner has no budget to lose
     # (State arrays are updated in place where a condition holds: np.copyto / out=
     # with where=, which gives the values of np.where without new arrays.)
     if leave.any():
         first = leave & (m.departures == 0)
         np.copyto(m.first_tenure, m.tenure, where=first)
         m.departures += leave
-        # Geometric wait for a successor with the given mean, at least one week.
-        q = 1.0 / p["attrition.vacancy_weeks"]
-        wait = 1.0 if q >= 1.0 else np.ceil(np.log(u[1]) / np.log1p(-q))
+        wait = _successor_wait(p["attrition.vacancy_weeks"], u[1])
         np.copyto(m.vacancy, np.maximum(wait, 1.0), where=leave)
         m.owner_present = present & ~leave
         m.ev_owner_left |= leave
-        if p["owner.mandate"] == "budget":  # an advisory owner has no budget to lose
-            np.multiply(m.budget, 1.0 - p["attrition.budget_cut"], out=m.budget, where=leave)
-            m.ev_budget_cut |= leave & (m.budget > 0)
+        if budget_owner is not False:
+            cut_now = leave if budget_owner is True else leave & budget_owner
+            np.multiply(m.budget, 1.0 - p["attrition.budget_cut"], out=m.budget, where=cut_now)
+            m.ev_budget_cut |= cut_now & (m.budget > 0)
     vacant = ~m.owner_present & ~leave
     if vacant.any():
         np.subtract(m.vacancy, 1.0, out=m.vacancy, where=vacant)
@@ -362,78 +497,96 @@ def attrition(m) -> None:
             np.copyto(m.tenure, 0.0, where=arrive)
             np.multiply(m.jealousy, 1.0 - p["attrition.successor_reset"], out=m.jealousy, where=arrive[None, :])
             m.ev_successor |= arrive
-    if p["owner.mandate"] == "budget":
+    if budget_owner is not False:
         cut = (m.budget > 0) & (u[2] < p["attrition.budget_cut_hazard"] * (1.0 - support)) & m.owner_present
+        mask = _and(budget_owner, enabled)
+        if mask is not True:
+            cut &= mask
         if cut.any():
             np.multiply(m.budget, 1.0 - p["attrition.budget_cut"], out=m.budget, where=cut)
             m.ev_budget_cut |= cut
 
 
+def _spending(m):
+    """Where a budget-holding owner's spending acts: True, False or a (R,) mask."""
+    return _and(_mask(choice(m, "owner.mandate", "budget")), _mask(on(m, "mandate.enabled")))
+
+
 def _intensity(m) -> np.ndarray:
     """Spending this week relative to the reference intensity (0 for an advisory owner)."""
     p = m.params
-    if p["owner.mandate"] != "budget" or not p["mandate.enabled"] or m.D == 0:
+    spending = _spending(m)
+    if spending is False or m.D == 0:
         return np.zeros(m.R)
     per_thousand = m.spent / (m.st.total_headcount / 1000.0)
-    return per_thousand / p["mandate.reference_intensity"]
+    return _pick(spending, per_thousand / p["mandate.reference_intensity"], 0.0)
 
 
 def mandate(m) -> None:
     """A budget-holding owner spends: training raises skill, staff raise readiness, targets weaken silos."""
     p = m.params
     m.spent = np.where(m.owner_present & (p["owner.mandate"] == "budget"), m.budget, 0.0)
-    if not p["mandate.enabled"] or p["owner.mandate"] != "budget" or m.D == 0:
+    spending = _spending(m)
+    if spending is False or m.D == 0:
         return
     intensity = _intensity(m)
     # x += min(rate * intensity, 1) * (1 - x) for skill and readiness; silo -= min(...) * silo
     for x, rate in ((m.skill, p["mandate.training_rate"]), (m.readiness, p["mandate.staff_rate"])):
         t = _one_minus(x)
         t *= np.minimum(rate * intensity, 1.0)
-        x += t
-    m.silo -= np.multiply(m.silo, np.minimum(p["mandate.targets_rate"] * intensity, 1.0))
+        np.add(x, t, out=x, where=spending)
+    np.subtract(m.silo, np.multiply(m.silo, np.minimum(p["mandate.targets_rate"] * intensity, 1.0)), out=m.silo,
+                where=spending)
 
 
 def readiness(m) -> None:
     """Readiness follows the owning executive's true buy-in; change fatigue wears it down."""
     p = m.params
-    if not p["readiness.enabled"] or m.D == 0:
+    enabled = _mask(on(m, "readiness.enabled"))
+    if enabled is False or m.D == 0:
         return
     lead = m.buy_in.take(m.st.dept_exec, axis=0)
     lead -= m.readiness
     lead *= p["readiness.alignment_rate"]
-    m.readiness += lead  # readiness += rate * (lead - readiness)
+    np.add(m.readiness, lead, out=m.readiness, where=enabled)  # readiness += rate * (lead - readiness)
     share = adoption_share(m)
-    m.fatigue += p["readiness.fatigue_rate"] * m.st.load * (1.0 - share) - p["readiness.fatigue_recovery"] * share * m.fatigue
-    np.maximum(m.fatigue, 0.0, out=m.fatigue)
-    m.readiness -= np.multiply(m.readiness, p["readiness.fatigue_effect"] * m.fatigue)  # (effect * fatigue) * readiness
-    _clip01(m.readiness)
+    fatigue = m.fatigue + (p["readiness.fatigue_rate"] * m.st.load * (1.0 - share)
+                           - p["readiness.fatigue_recovery"] * share * m.fatigue)
+    np.maximum(fatigue, 0.0, out=fatigue)
+    m.fatigue = _pick(enabled, fatigue, m.fatigue)
+    # readiness -= (effect * fatigue) * readiness
+    np.subtract(m.readiness, np.multiply(m.readiness, p["readiness.fatigue_effect"] * m.fatigue), out=m.readiness,
+                where=enabled)
+    _clip01(m.readiness, enabled)
 
 
 def employee_adoption(m) -> None:
     """Employees adopt (push p plus imitation q, Bass) and revert when support falls below a threshold."""
     p = m.params
-    if not p["adoption.enabled"] or m.D == 0:
+    enabled = _mask(on(m, "adoption.enabled"))
+    if enabled is False or m.D == 0:
         return
     st = m.st
-    head = st.headcount[:, None]
+    head = st.head
     share_d = m.adopters / head
     share = adoption_share(m)
     de = st.dept_exec
     # lead = buy_in[de] * (1 - sabotage), sabotage = (sabotage_weight * jealousy[de]) * covert[de]
-    # (exactly buy_in[de] when nobody resists covertly)
+    # (exactly buy_in[de] when nobody resists covertly; nobody does where politics is off)
     lead = m.buy_in.take(de, axis=0)
-    if p["politics.enabled"] and m.covert.any():
+    if _mask(on(m, "politics.enabled")) is not False and m.covert.any():
         sabotage = m.jealousy.take(de, axis=0)
         sabotage *= p["politics.sabotage"]
         sabotage *= m.covert.take(de, axis=0)
         lead *= np.subtract(1.0, sabotage, out=sabotage)
     owner_push = (m.owner_present * m.credibility)[None, :]
-    conditions = _times(_factor(m.readiness, p["adoption.readiness_weight"]), _factor(m.skill, p["adoption.skill_weight"]))
-    if p["adoption.silo_weight"]:
+    conditions = _times(_factor(m.readiness, p["adoption.readiness_weight"]),
+                        _factor(m.skill, p["adoption.skill_weight"]))
+    if _nonzero(p["adoption.silo_weight"]):
         t = np.multiply(m.silo, p["adoption.silo_weight"])
         conditions = _times(conditions, np.subtract(1.0, t, out=t))
-    push = _times(_times(_factor(lead, p["adoption.leadership_weight"]), _factor(owner_push, p["adoption.owner_weight"])),
-                  conditions)
+    push = _times(_times(_factor(lead, p["adoption.leadership_weight"]),
+                         _factor(owner_push, p["adoption.owner_weight"])), conditions)
     cross = p["adoption.cross_department"]
     # peers = (1 - cross) * share_d + cross * share
     peers = share_d
@@ -441,13 +594,13 @@ def employee_adoption(m) -> None:
     peers += cross * share
     # hazard = clip((p * push + (q * conditions) * peers) / load, 0, 1)
     hazard = np.multiply(push, p["adoption.p"])
-    t = np.multiply(conditions, p["adoption.q"])
-    t *= peers
-    hazard += t
+    t = _inplace(np.multiply, np.multiply(conditions, p["adoption.q"]), peers)
+    hazard = _inplace(np.add, hazard, t)
     hazard /= st.load
     _clip01(hazard)
     draws = [("adopt", head - m.adopters, hazard)]
-    if p["adoption.reversion"] > 0.0:
+    if _mask(p["adoption.reversion"] > 0.0) is not False:
+        # (a reversion of 0 gives rate 0 below: no adopter reverts, exactly as without the draw)
         resources = np.minimum(_intensity(m), 1.0)
         # support = 0.4 lead + 0.4 owner_push + 0.2 resources;
         # rate = reversion * max(theta - support, 0) / max(theta, 1e-12)
@@ -458,26 +611,37 @@ def employee_adoption(m) -> None:
         np.subtract(theta, rate, out=rate)
         np.maximum(rate, 0.0, out=rate)
         rate *= p["adoption.reversion"]
-        rate /= max(theta, 1e-12)
+        rate /= _max(theta, 1e-12)
         draws.append(("revert", m.adopters, rate))
     # Both draws in one pass; each uses uniforms 0..D-1 (and D..2D-1) of its own stream.
     drawn = m.rng.binomials(m.week, draws)
     if len(drawn) == 2:
-        m.adopters += drawn[0] - drawn[1]
+        np.add(m.adopters, drawn[0] - drawn[1], out=m.adopters, where=enabled)
     else:
-        m.adopters += drawn[0]
+        np.add(m.adopters, drawn[0], out=m.adopters, where=enabled)
 
 
 def skill(m) -> None:
     """Learning by doing: skill grows with the department's adoption."""
     p = m.params
-    if not p["skill.enabled"] or m.D == 0:
+    enabled = _mask(on(m, "skill.enabled"))
+    if enabled is False or m.D == 0:
         return
-    t = m.adopters / m.st.headcount[:, None]
+    t = m.adopters / m.st.head
     t *= p["skill.learning_rate"]
     t *= _one_minus(m.skill)
-    m.skill += t  # skill += (rate * adopted share) * (1 - skill)
-    _clip01(m.skill)
+    np.add(m.skill, t, out=m.skill, where=enabled)  # skill += (rate * adopted share) * (1 - skill)
+    _clip01(m.skill, enabled)
+
+
+def _power_mean(quality: np.ndarray, lam: float) -> np.ndarray:
+    """Power mean with exponent ``lam`` over the stages (rows) of ``quality (S, R)``; overwrites ``quality``."""
+    S = quality.shape[0]
+    if lam == 1.0:
+        return _agent_sum(quality) / S
+    if abs(lam) < 1e-9:
+        return np.exp(_agent_sum(np.log(np.maximum(quality, 1e-12, out=quality), out=quality)) / S)
+    return (_agent_sum(np.power(np.maximum(quality, 1e-12, out=quality), lam, out=quality)) / S) ** (1.0 / lam)
 
 
 def journey(m) -> None:
@@ -491,14 +655,20 @@ def journey(m) -> None:
     if sw.shape[0] == 0:
         m.cx = base + (1.0 - base) * adoption_share(m)
         return
-    quality = _agent_dot(sw, m.adopters / m.st.headcount[:, None])
+    quality = _agent_dot(sw, m.adopters / m.st.head)
     quality *= 1.0 - base
     quality += base  # base + (1 - base) * (stage weights @ adopted shares)
-    lam = p["journey.weak_link_exponent"] if p["journey.enabled"] else 1.0
-    S = sw.shape[0]
-    if lam == 1.0:
-        m.cx = _agent_sum(quality) / S
-    elif abs(lam) < 1e-9:
-        m.cx = np.exp(_agent_sum(np.log(np.maximum(quality, 1e-12, out=quality), out=quality)) / S)
-    else:
-        m.cx = (_agent_sum(np.power(np.maximum(quality, 1e-12, out=quality), lam, out=quality)) / S) ** (1.0 / lam)
+    lam = _pick(on(m, "journey.enabled"), p["journey.weak_link_exponent"], 1.0)
+    if not isinstance(lam, np.ndarray):
+        m.cx = _power_mean(quality, lam)
+        return
+    # One exponent at a time, with the scalar code (power, exp and log of a per-replication
+    # exponent have no exact elementwise equivalent), on the columns that use it.
+    values, inverse = np.unique(lam, return_inverse=True)
+    if values.size == 1:
+        m.cx = _power_mean(quality, values[0].item())
+        return
+    m.cx = np.empty(m.R)
+    for i, v in enumerate(values):
+        cols = np.flatnonzero(inverse == i)
+        m.cx[cols] = _power_mean(quality[:, cols], v.item())

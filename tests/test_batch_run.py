@@ -285,3 +285,37 @@ def test_load_results_errors(tmp_path):
         load_results(tmp_path / "nope")
     with pytest.raises(ResultsError, match="no manifest.json"):
         load_results(tmp_path)
+
+
+def test_plan_tasks_groups_chunks_of_one_range_within_budget():
+    """Tasks hold chunks of one replication range, at most `budget` replications (or one chunk), each chunk once."""
+    from cxsim.batch.runner import plan_tasks
+
+    for P, R, C, budget in [(5, 10, 4, 8), (9, 3, 7, 20), (3, 6, 6, 1), (768, 50, 500, 4000)]:
+        chunks = plan_chunks(P, R, C)
+        tasks = plan_tasks(chunks, budget)
+        assert sorted(c.id for t in tasks for c in t) == [c.id for c in chunks]
+        for t in tasks:
+            assert len({(c.lo, c.hi) for c in t}) == 1
+            assert len(t) == 1 or sum(c.size for c in t) <= budget
+            assert [c.id for c in t] == sorted(c.id for c in t)
+
+
+def test_stacked_task_tables_equal_simulate_per_point(write_toml):
+    """A task's points run stacked, yet each point's rows equal cxsim.simulate of its scenario, every column exactly."""
+    from cxsim.batch.runner import task_tables
+    from cxsim.simulate import simulate
+
+    exp = load_experiment(write_toml("s.toml", TINY.format(chunk=2, every=1).replace(
+        "timeseries_every = 1", "timeseries_every = 1\nper_agent = true")))
+    items = [[(p.index, p.scenario)] for p in exp.points]  # one chunk per point, all in one task
+    tables = task_tables(items, 2, 5, exp.seed, exp.ticks, exp.keep)
+    for (point, sc), t in zip((i[0] for i in items), tables):
+        direct = simulate(sc, replications=3, first_replication=2, seed=exp.seed, ticks=exp.ticks)
+        rp = t["replications"].to_pandas()
+        assert (rp["point"] == point).all()
+        pd.testing.assert_frame_equal(rp.drop(columns="point"), direct.replications.drop(columns="scenario"),
+                                      check_exact=True)
+        ts = t["timeseries"].to_pandas().drop(columns="point")
+        pd.testing.assert_frame_equal(ts, direct.timeseries[ts.columns], check_exact=True)
+        assert any(":" in c for c in ts.columns)

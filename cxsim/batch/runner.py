@@ -2,14 +2,20 @@
 
 A chunk is one design point and a range of replications, or (when a point has
 fewer replications than ``chunk_size``) several whole points. Replication ``k``
-of every point is run by :func:`cxsim.simulate.run_batch` with random stream
-``k``, so the numbers do not depend on the chunking or the number of workers,
-and the same ``k`` at two points shares its random numbers (common random
-numbers: differences between points are paired).
+of every point uses random stream ``k``, so the numbers do not depend on the
+chunking or the number of workers, and the same ``k`` at two points shares its
+random numbers (common random numbers: differences between points are paired).
+
+A task is one or more chunks with the same replication range: their points run
+together in stacked engines (:func:`cxsim.simulate.run_points`, up to
+``STACK_REPLICATIONS`` replications each), which spreads the engine's fixed
+per-week cost over many points; the results are bit-identical to one
+:func:`cxsim.simulate.run_batch` per point. The task then writes each of its
+chunks on its own (atomically), so the store and resuming work chunk by chunk.
 
 Workers are ``spawn``-started processes that ignore Ctrl-C; the parent catches
 it, stops the pool and records which chunks are done. Each worker writes its
-chunk itself (atomically), so the parent never holds more than a progress count.
+chunks itself, so the parent never holds more than a progress count.
 """
 
 from __future__ import annotations
@@ -30,12 +36,22 @@ import pyarrow as pa
 
 from ..errors import ResultsError
 from ..provenance import command_line, git_commit, now_iso, package_versions
+from ..simulate import STACK_REPLICATIONS
 from .experiment import Experiment, Keep, experiment_from_dict, point_values, scenario_from_record, scenario_record
 from .store import (
-    CHUNK_DIR, assemble, clean_partial, done_chunks, read_manifest, remove_chunks, summarize, write_chunk, write_json,
+    CHUNK_DIR,
+    assemble,
+    clean_partial,
+    done_chunks,
+    read_manifest,
+    remove_chunks,
+    summarize,
+    write_chunk,
+    write_json,
 )
 
-__all__ = ["Chunk", "plan_chunks", "run_experiment", "resume_run", "progress_bar", "default_run_dir"]
+__all__ = ["Chunk", "plan_chunks", "plan_tasks", "run_experiment", "resume_run", "progress_bar",
+           "default_run_dir"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,7 @@ class Chunk:
 
     @property
     def size(self) -> int:
+        """Replications in the chunk (points x range)."""
         return len(self.points) * (self.hi - self.lo)
 
 
@@ -66,45 +83,87 @@ def plan_chunks(n_points: int, replications: int, chunk_size: int) -> list[Chunk
     return out
 
 
-# ---------------------------------------------------------------------------- the work of one chunk
+def plan_tasks(chunks: Sequence[Chunk], budget: int) -> list[list[Chunk]]:
+    """Group chunks with the same replication range into tasks of at most ``budget`` replications (or one chunk).
+
+    Chunks keep their order within a task; tasks come in the order of their first chunk.
+    """
+    by_range: dict[tuple[int, int], list[list[Chunk]]] = {}
+    order: list[list[Chunk]] = []
+    for c in chunks:
+        tasks = by_range.setdefault((c.lo, c.hi), [])
+        if tasks and sum(x.size for x in tasks[-1]) + c.size <= budget:
+            tasks[-1].append(c)
+        else:
+            tasks.append([c])
+            order.append(tasks[-1])
+    return order
+
+
+# ---------------------------------------------------------------------------- the work of one task
 def _column(a: np.ndarray) -> pa.Array:
     return pa.array(np.ascontiguousarray(a))
+
+
+def _point_tables(point: int, batch, ticks: int, keep: Keep) -> tuple[pa.Table, pa.Table]:
+    """One point's replications and (kept) timeseries rows."""
+    rp = batch.replications_table().drop(columns="scenario")
+    rp_cols = {"point": np.full(len(rp), point, dtype=np.int64)}
+    rp_cols.update({c: rp[c].to_numpy() for c in rp.columns})
+    rp_table = pa.table({k: _column(v) for k, v in rp_cols.items()})
+
+    ts = batch.timeseries()
+    tick = ts["tick"].to_numpy()
+    rows = (tick % keep.timeseries_every == 0) | (tick == ticks)
+    metric_cols = [m for m in keep.metrics if m in ts.columns]
+    if keep.per_agent:
+        metric_cols += [c for c in ts.columns if ":" in c]
+    ts_cols = {"point": np.full(int(rows.sum()), point, dtype=np.int64),
+               "replication": ts["replication"].to_numpy()[rows].astype(np.int64),
+               "tick": tick[rows].astype(np.int64)}
+    ts_cols.update({c: ts[c].to_numpy()[rows] for c in metric_cols})
+    return rp_table, pa.table({k: _column(v) for k, v in ts_cols.items()})
+
+
+def task_tables(chunk_items: Sequence[Sequence[tuple[int, Any]]], lo: int, hi: int, seed: int, ticks: int, keep: Keep,
+                progress: Callable[[int], None] | None = None) -> list[dict[str, pa.Table]]:
+    """Simulate replications ``lo .. hi - 1`` of every ``(point, scenario)`` of several chunks; each chunk's two tables.
+
+    All points run together (stacked where their organizations match); ``progress``
+    is called once per simulated week of each engine with its replication count.
+    """
+    from ..simulate import run_points
+
+    flat = [item for items in chunk_items for item in items]
+    batches = run_points([sc for _, sc in flat], np.arange(lo, hi, dtype=np.int64), seed, ticks,
+                         per_agent=keep.per_agent, progress=progress)
+    out, i = [], 0
+    for items in chunk_items:
+        rp_parts, ts_parts = [], []
+        for point, _ in items:
+            rp, ts = _point_tables(point, batches[i], ticks, keep)
+            batches[i] = None  # (free each point's arrays once its tables exist)
+            i += 1
+            rp_parts.append(rp)
+            ts_parts.append(ts)
+        out.append({"replications": pa.concat_tables(rp_parts), "timeseries": pa.concat_tables(ts_parts)})
+    return out
 
 
 def chunk_tables(items: Sequence[tuple[int, Any]], lo: int, hi: int, seed: int, ticks: int, keep: Keep,
                  progress: Callable[[int], None] | None = None) -> dict[str, pa.Table]:
     """Simulate replications ``lo .. hi - 1`` of each ``(point, scenario)``; the chunk's two tables."""
-    from ..simulate import run_batch
-
-    reps = np.arange(lo, hi, dtype=np.int64)
-    rp_parts, ts_parts = [], []
-    for point, scenario in items:
-        batch = run_batch(scenario, reps, seed, ticks, per_agent=keep.per_agent, progress=progress)
-        rp = batch.replications_table().drop(columns="scenario")
-        rp_cols = {"point": np.full(len(rp), point, dtype=np.int64)}
-        rp_cols.update({c: rp[c].to_numpy() for c in rp.columns})
-        rp_parts.append(pa.table({k: _column(v) for k, v in rp_cols.items()}))
-
-        ts = batch.timeseries()
-        tick = ts["tick"].to_numpy()
-        rows = (tick % keep.timeseries_every == 0) | (tick == ticks)
-        metric_cols = [m for m in keep.metrics if m in ts.columns]
-        if keep.per_agent:
-            metric_cols += [c for c in ts.columns if ":" in c]
-        ts_cols = {"point": np.full(int(rows.sum()), point, dtype=np.int64),
-                   "replication": ts["replication"].to_numpy()[rows].astype(np.int64),
-                   "tick": tick[rows].astype(np.int64)}
-        ts_cols.update({c: ts[c].to_numpy()[rows] for c in metric_cols})
-        ts_parts.append(pa.table({k: _column(v) for k, v in ts_cols.items()}))
-        del batch, ts
-    return {"replications": pa.concat_tables(rp_parts), "timeseries": pa.concat_tables(ts_parts)}
+    return task_tables([items], lo, hi, seed, ticks, keep, progress)[0]
 
 
-def run_chunk(task: dict) -> tuple[int, int]:
-    """Worker entry point (top level, so ``spawn`` can pickle it): simulate and write one chunk."""
-    tables = chunk_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"])
-    write_chunk(Path(task["run_dir"]), task["id"], tables)
-    return task["id"], tables["replications"].num_rows
+def run_task(task: dict) -> list[tuple[int, int]]:
+    """Worker entry point (top level, so ``spawn`` can pickle it): simulate a task, write each of its chunks."""
+    tables = task_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"])
+    done = []
+    for cid, t in zip(task["ids"], tables):
+        write_chunk(Path(task["run_dir"]), cid, t)
+        done.append((cid, t["replications"].num_rows))
+    return done
 
 
 def _worker_init() -> None:
@@ -126,7 +185,7 @@ def progress_bar(total: int, desc: str, quiet: bool = False, stream=None, initia
 
 
 class _TickProgress:
-    """Turns run_batch's per-week callbacks into whole replications for the bar (single-process runs)."""
+    """Turns per-week callbacks (replications advanced a week) into whole replications for the bar (single process)."""
 
     def __init__(self, bar, reps_per_tick: float):
         self.bar, self.rate, self.acc, self.sent = bar, reps_per_tick, 0.0, 0
@@ -300,10 +359,16 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     bar = progress_bar(total, exp.name, quiet, stream, initial=sum(c.size for c in chunks if c.id in done))
     bar.set_postfix_str(f"points {int((per_point == R).sum())}/{len(exp.points)}", refresh=False)
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
+    # Stack up to STACK_REPLICATIONS replications per task, but leave each worker a few tasks.
+    pending_size = sum(c.size for c in pending)
+    budget = STACK_REPLICATIONS if n_workers == 1 else min(
+        STACK_REPLICATIONS, max(-(-pending_size // (3 * n_workers)), max((c.size for c in pending), default=1)))
+    tasks = plan_tasks(pending, budget)
 
-    def task(c: Chunk) -> dict:
-        return {"run_dir": str(out), "id": c.id, "items": [(p, exp.points[p].scenario) for p in c.points],
-                "lo": c.lo, "hi": c.hi, "seed": exp.seed, "ticks": exp.ticks, "keep": exp.keep}
+    def task(cs: list[Chunk]) -> dict:
+        return {"run_dir": str(out), "ids": [c.id for c in cs],
+                "items": [[(p, exp.points[p].scenario) for p in c.points] for c in cs],
+                "lo": cs[0].lo, "hi": cs[0].hi, "seed": exp.seed, "ticks": exp.ticks, "keep": exp.keep}
 
     by_id = {c.id: c for c in chunks}
     finished_now = 0
@@ -320,20 +385,23 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
 
     try:
         if n_workers == 1:
-            for c in pending:
-                tick = _TickProgress(bar, c.size / max(exp.ticks, 1) / len(c.points))
-                t = task(c)
-                tables = chunk_tables(t["items"], c.lo, c.hi, exp.seed, exp.ticks, exp.keep, tick)
-                write_chunk(out, c.id, tables)
+            for cs in tasks:
+                size = sum(c.size for c in cs)
+                tick = _TickProgress(bar, 1.0 / max(exp.ticks, 1))
+                t = task(cs)
+                tables = task_tables(t["items"], t["lo"], t["hi"], exp.seed, exp.ticks, exp.keep, tick)
+                bar.update(size - tick.sent)
+                for c in cs:
+                    write_chunk(out, c.id, tables.pop(0))
+                    finished(c.id)
                 del tables
-                bar.update(c.size - tick.sent)
-                finished(c.id)
         elif pending:
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(n_workers, initializer=_worker_init) as pool:
-                for cid, n in pool.imap_unordered(run_chunk, (task(c) for c in pending)):
-                    bar.update(n)
-                    finished(cid)
+                for results in pool.imap_unordered(run_task, (task(cs) for cs in tasks)):
+                    for cid, n in results:
+                        bar.update(n)
+                        finished(cid)
     except BaseException:
         bar.close()
         _record(out, manifest, chunks, done, t0, started, complete=False)
