@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ResultsError
+from ..stats import wilson_interval
 
 __all__ = [
     "Results", "load_results", "wilson_interval", "write_chunk", "done_chunks", "assemble", "summarize",
@@ -168,25 +169,6 @@ def remove_chunks(run_dir: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- summary
-def wilson_interval(successes, n, conf: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion (Wilson 1927; Agresti & Coull 1998).
-
-    Unlike the normal (Wald) interval it stays inside [0, 1] and keeps its coverage
-    near 0 and 1, where success rates of weak governance variants live.
-    """
-    from scipy.stats import norm
-
-    k = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    z = norm.ppf(0.5 + conf / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        center = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return center - half, center + half
-
-
 class _Moments:
     """Per-point count, mean and sum of squared deviations, merged batch by batch (Chan et al. 1979)."""
 
@@ -283,6 +265,7 @@ class Results:
 
     @property
     def timeseries(self) -> pd.DataFrame:
+        """The whole timeseries table (read on first access)."""
         if self._timeseries is None:
             self._timeseries = self.read_timeseries()
         return self._timeseries
@@ -313,6 +296,7 @@ class Results:
 
     @property
     def name(self) -> str:
+        """The experiment's name (the scenario's for a ``cxsim run`` directory)."""
         return self.manifest.get("experiment_name") or self.manifest.get("scenario_name") or self.run_dir.name
 
 
