@@ -65,8 +65,14 @@ def dashboard(scenario, port, host, seed, no_assets):
     committee, jealousy), play the organization week by week, reveal the hidden
     politics at the debrief, and replay the same seed with other decisions.
     """
+    import importlib.util
+
+    from ..errors import CXSimError
     from ..scenario import load_scenario
 
+    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("uvicorn") is None:
+        raise CXSimError("dashboard: needs Solara, which the `dashboard` extra installs: "
+                         "pip install -e '.[dashboard]' (or pip install 'cxsim[dashboard]')")
     load_scenario(scenario)  # a bad scenario is one line and exit 2 before anything starts
     if not _port_free(host, port):
         raise click.UsageError(f"--port {port}: already in use on {host}; choose another port")
