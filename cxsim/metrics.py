@@ -98,14 +98,33 @@ METRICS = {
     )
 }
 
+def owner_left(m):
+    """1 in the week the CX owner left (or was pushed out)."""
+    return m.ev_owner_left.astype(np.float64)
+
+
+def successor_arrived(m):
+    """1 in the week a successor took over the vacant owner's post."""
+    return m.ev_successor.astype(np.float64)
+
+
+def budget_cut(m):
+    """1 in a week the CX budget was cut."""
+    return m.ev_budget_cut.astype(np.float64)
+
+
+def resistance_detected(m):
+    """Covert resisters the committee saw this week."""
+    return m.ev_detected.astype(np.float64)
+
+
+def committee_met(m):
+    """1 in a week the CX committee met (a bool, or a per-replication mask when points are stacked)."""
+    return np.full(m.R, m.committee_met, dtype=np.float64)
+
+
 # Events of the week just simulated (recorded at the tick they lead to).
-EVENTS = {
-    "owner_left": lambda m: m.ev_owner_left.astype(np.float64),
-    "successor_arrived": lambda m: m.ev_successor.astype(np.float64),
-    "budget_cut": lambda m: m.ev_budget_cut.astype(np.float64),
-    "resistance_detected": lambda m: m.ev_detected.astype(np.float64),
-    "committee_met": lambda m: np.full(m.R, m.committee_met, dtype=np.float64),  # a bool, or (R,) when stacked
-}
+EVENTS = {f.__name__: f for f in (owner_left, successor_arrived, budget_cut, resistance_detected, committee_met)}
 
 OUTCOMES = (
     "final_adoption", "weeks_to_50", "weeks_to_80", "success", "owner_departures",
