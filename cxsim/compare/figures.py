@@ -32,6 +32,14 @@ SIZE = (16, 9)  # inches; at DPI 100 this is 1600 x 900 px, a 16:9 slide
 DPI = 100
 GREY = "0.45"
 
+def _finish_panels(axes, used: int) -> None:
+    """Hide the unused panels of a grid and label the bottom row's x axis."""
+    for ax in list(axes.flat)[used:]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("week")
+
+
 def _sentence_case(text: str) -> str:
     """Capitalize the first letter only (str.capitalize would turn "CX" into "cx")."""
     return text[:1].upper() + text[1:]
@@ -215,10 +223,7 @@ def curves_panels_figure(c: Comparison, ts: pd.DataFrame) -> plt.Figure:
             if metric in _SHARE_METRICS:
                 ax.set_ylim(0, 1)
                 _pct_axis(ax.yaxis)
-        for ax in list(axes.flat)[len(ids):]:
-            ax.set_visible(False)
-        for ax in axes[-1]:
-            ax.set_xlabel("week")
+        _finish_panels(axes, len(ids))
     return fig
 
 
@@ -392,10 +397,7 @@ def buy_in_figure(c: Comparison, ts: pd.DataFrame, shown: list[int]) -> plt.Figu
                         color=_ink(col), fontweight="bold")
             ax.set_ylim(0, 1)
             _pct_axis(ax.yaxis)
-        for ax in list(axes.flat)[len(execs):]:
-            ax.set_visible(False)
-        for ax in axes[-1]:
-            ax.set_xlabel("week")
+        _finish_panels(axes, len(execs))
         handles = [matplotlib.lines.Line2D([], [], color=c.colors[p], lw=5, path_effects=_outline(c.colors[p], 5))
                    for p in shown]
         fig.legend(handles, [_label(c, p, 70) for p in shown], loc="outside lower left", ncol=len(shown),
