@@ -131,9 +131,9 @@ class CXModel(mesa.Model):
         """
         if key not in LEVERS:
             raise ScenarioError("lever", key, "not a lever; levers: " + ", ".join(LEVERS))
-        from .scenario import _coerce
+        from .scenario import coerce_value
 
-        value = _coerce(PARAMS[key], value, "lever", key)
+        value = coerce_value(PARAMS[key], value, "lever", key)
         if key == "owner.executive":
             if value not in self.engine.st.exec_ids:
                 raise ScenarioError("lever", key, "no such executive; ids: " + ", ".join(self.engine.st.exec_ids),

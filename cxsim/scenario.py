@@ -23,13 +23,23 @@ import numpy as np
 from .errors import ScenarioError
 from .params import LISTS, PARAMS, SECTIONS, Param
 
-__all__ = ["Scenario", "load_scenario", "parse_overrides", "scenario_from_dict", "SCENARIO_DIR"]
+__all__ = [
+    "Scenario",
+    "load_scenario",
+    "parse_overrides",
+    "scenario_from_dict",
+    "SCENARIO_DIR",
+    "coerce_value",
+    "did_you_mean",
+    "display_path",
+]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 _TOP_KEYS = set(SECTIONS) | set(LISTS) | {"extends"}
 
 
-def _did_you_mean(word: str, options: Iterable[str]) -> str:
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """' (did you mean X?)' for the closest option, or '' when none is close."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -88,9 +98,9 @@ def _read_toml(path: Path, shown: str) -> dict:
 def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, str]]:
     """Raw merged data of ``path`` and its ancestors, plus key -> file provenance."""
     path = path.resolve()
-    shown = _display(path)
+    shown = display_path(path)
     if path in chain:
-        cycle = " -> ".join(_display(p) for p in (*chain, path))
+        cycle = " -> ".join(display_path(p) for p in (*chain, path))
         raise ScenarioError(shown, "extends", f"extends cycle: {cycle}")
     data = _read_toml(path, shown)
     parent = data.pop("extends", None)
@@ -101,7 +111,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, di
             raise ScenarioError(shown, "extends", "must be a path string relative to this file", parent)
         ppath = (path.parent / parent)
         if not ppath.exists():
-            raise ScenarioError(shown, "extends", f"file not found: {_display(ppath.resolve())}", parent)
+            raise ScenarioError(shown, "extends", f"file not found: {display_path(ppath.resolve())}", parent)
         base, origin = _resolve_extends(ppath, (*chain, path))
     _check_top(data, shown)
     for key, value in data.items():
@@ -112,7 +122,8 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, di
     return _merge(base, data, shown), origin
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (shorter error messages)."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -123,13 +134,13 @@ def _check_top(data: Mapping, file: str) -> None:
     for key, value in data.items():
         if key not in _TOP_KEYS:
             raise ScenarioError(
-                file, key, "unknown section" + _did_you_mean(key, _TOP_KEYS)
+                file, key, "unknown section" + did_you_mean(key, _TOP_KEYS)
                 + "; allowed: " + ", ".join(sorted(_TOP_KEYS)))
         if key in SECTIONS and not isinstance(value, dict):
             raise ScenarioError(file, key, f"must be a table ([{key}])", value)
 
 
-def _coerce(p: Param, value: Any, file: str, key: str) -> Any:
+def coerce_value(p: Param, value: Any, file: str, key: str) -> Any:
     """Check ``value`` against ``p``; return it in the declared type."""
     bad = lambda: ScenarioError(file, key, f"expected {p.allowed()}", value)  # noqa: E731
     if p.kind is bool:
@@ -144,7 +155,7 @@ def _coerce(p: Param, value: Any, file: str, key: str) -> Any:
         if not isinstance(value, str):
             raise bad()
         if p.choices and value not in p.choices:
-            raise ScenarioError(file, key, f"expected {p.allowed()}" + _did_you_mean(value, p.choices), value)
+            raise ScenarioError(file, key, f"expected {p.allowed()}" + did_you_mean(value, p.choices), value)
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise bad()
@@ -193,15 +204,15 @@ def _apply_override(data: dict, key: str, value: Any, file: str) -> None:
         items = data.get(head, [])
         ids = [it.get("id") for it in items]
         if ident not in ids:
-            raise ScenarioError(file, key, f"no {head[:-1]} with id {ident!r}" + _did_you_mean(ident, ids)
+            raise ScenarioError(file, key, f"no {head[:-1]} with id {ident!r}" + did_you_mean(ident, ids)
                                 + "; ids: " + ", ".join(map(str, ids)))
         if fld not in fields or fld == "id":
-            raise ScenarioError(file, key, f"unknown field {fld!r}" + _did_you_mean(fld, fields)
+            raise ScenarioError(file, key, f"unknown field {fld!r}" + did_you_mean(fld, fields)
                                 + "; allowed: " + ", ".join(f for f in fields if f != "id"))
         items[ids.index(ident)][fld] = value
         return
     if key not in PARAMS:
-        raise ScenarioError(file, key, "unknown parameter" + _did_you_mean(key, PARAMS)
+        raise ScenarioError(file, key, "unknown parameter" + did_you_mean(key, PARAMS)
                             + " (see `cxsim params`)")
     section, name = key.split(".", 1)
     data.setdefault(section, {})[name] = value
@@ -295,12 +306,12 @@ def scenario_from_dict(
             key = f"{section}.{name}"
             if key not in PARAMS:
                 allowed = [k.split(".", 1)[1] for k in PARAMS if k.startswith(section + ".")]
-                raise ScenarioError(where(key), key, "unknown key" + _did_you_mean(name, allowed)
+                raise ScenarioError(where(key), key, "unknown key" + did_you_mean(name, allowed)
                                     + f"; allowed in [{section}]: " + ", ".join(allowed))
     for key, p in PARAMS.items():
         section, name = key.split(".", 1)
         given = data.get(section, {})
-        params[key] = _coerce(p, given[name], where(key), key) if name in given else p.default
+        params[key] = coerce_value(p, given[name], where(key), key) if name in given else p.default
 
     lists: dict[str, list[dict[str, Any]]] = {}
     for lname, (fields, id_keys) in LISTS.items():
@@ -318,10 +329,10 @@ def scenario_from_dict(
             for fname in item:
                 if fname not in fields:
                     raise ScenarioError(where(lname), f"{base}.{fname}", "unknown field"
-                                        + _did_you_mean(fname, fields) + "; allowed: " + ", ".join(fields))
+                                        + did_you_mean(fname, fields) + "; allowed: " + ", ".join(fields))
             for fname, p in fields.items():
                 if fname in item:
-                    filled[fname] = _coerce(p, item[fname], where(f"{base}.{fname}"), f"{base}.{fname}")
+                    filled[fname] = coerce_value(p, item[fname], where(f"{base}.{fname}"), f"{base}.{fname}")
                 elif p.required:
                     raise ScenarioError(where(lname), f"{base}.{fname}", f"missing; {p.doc}")
                 else:
@@ -361,17 +372,17 @@ def _check_references(lists: dict, params: dict, where) -> None:
         owner = params["owner.executive"]
         if owner not in execs:
             raise ScenarioError(where("owner.executive"), "owner.executive",
-                                "no such executive" + _did_you_mean(owner, execs) + "; ids: " + ", ".join(execs), owner)
+                                "no such executive" + did_you_mean(owner, execs) + "; ids: " + ", ".join(execs), owner)
     for d in lists["departments"]:
         if d["executive"] not in execs:
             raise ScenarioError(where("departments"), f"departments.{d['id']}.executive",
-                                "no such executive" + _did_you_mean(d["executive"], execs)
+                                "no such executive" + did_you_mean(d["executive"], execs)
                                 + "; ids: " + ", ".join(execs), d["executive"])
     for s in lists["stages"]:
         for ref in s["departments"]:
             if ref not in depts:
                 raise ScenarioError(where("stages"), f"stages.{s['id']}.departments",
-                                    "no such department" + _did_you_mean(ref, depts) + "; ids: " + ", ".join(depts),
+                                    "no such department" + did_you_mean(ref, depts) + "; ids: " + ", ".join(depts),
                                     ref)
         if not s["departments"]:
             raise ScenarioError(where("stages"), f"stages.{s['id']}.departments",
@@ -380,7 +391,7 @@ def _check_references(lists: dict, params: dict, where) -> None:
         for role in ("listener", "speaker"):
             if edge[role] not in execs:
                 raise ScenarioError(where("influence"), f"influence[{i}].{role}",
-                                    "no such executive" + _did_you_mean(edge[role], execs)
+                                    "no such executive" + did_you_mean(edge[role], execs)
                                     + "; ids: " + ", ".join(execs), edge[role])
     self_w = params["social_influence.self_weight"]
     for e in execs:
@@ -409,10 +420,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Iterable[str]
         if shipped.exists():
             p = shipped
     if not p.exists():
-        hint = _did_you_mean(str(path), shipped_scenarios())
+        hint = did_you_mean(str(path), shipped_scenarios())
         raise ScenarioError(str(path), "", "file not found" + hint + "; `cxsim scenarios` lists the shipped ones")
     raw, origin = _resolve_extends(p)
-    shown = _display(p)
+    shown = display_path(p)
     data = copy.deepcopy(raw)
     extra = parse_overrides(overrides)
     for key, value in extra.items():

@@ -58,10 +58,10 @@ def point_outcome(run_dir: Path, outcome: str, n_points: int) -> np.ndarray:
     pf = pq.ParquetFile(Path(run_dir) / "replications.parquet")
     names = [c for c in pf.schema_arrow.names if c not in ("point", "replication")]
     if outcome not in names:
-        from ..scenario import _did_you_mean
+        from ..scenario import did_you_mean
 
         raise ResultsError(f"--outcome {outcome!r}: not a column of replications.parquet"
-                           + _did_you_mean(outcome, names) + "; choose one of " + ", ".join(names))
+                           + did_you_mean(outcome, names) + "; choose one of " + ", ".join(names))
     total = np.zeros(n_points)
     count = np.zeros(n_points)
     for i in range(pf.num_row_groups):

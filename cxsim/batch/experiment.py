@@ -51,9 +51,9 @@ from ..params import LISTS, PARAMS, Param
 from ..scenario import (
     SCENARIO_DIR,
     Scenario,
-    _coerce,
-    _did_you_mean,
-    _display,
+    coerce_value,
+    did_you_mean,
+    display_path,
     load_scenario,
     scenario_from_dict,
     shipped_scenarios,
@@ -207,14 +207,14 @@ def _param(key: str, file: str, where: str) -> Param:
         if parts[2] not in fields or parts[2] in ("id", "executive", "office", "title", "name"):
             allowed = [f for f, p in fields.items() if p.kind in (int, float, bool)]
             raise ExperimentError(file, where, f"unknown or non-numeric field {parts[2]!r}"
-                                  + _did_you_mean(parts[2], allowed) + "; allowed: " + ", ".join(allowed))
+                                  + did_you_mean(parts[2], allowed) + "; allowed: " + ", ".join(allowed))
         return fields[parts[2]]
-    raise ExperimentError(file, where, "unknown parameter" + _did_you_mean(key, PARAMS) + " (see `cxsim params`)")
+    raise ExperimentError(file, where, "unknown parameter" + did_you_mean(key, PARAMS) + " (see `cxsim params`)")
 
 
 def _check_value(p: Param, value: Any, file: str, where: str) -> Any:
     try:
-        return _coerce(p, value, file, where)
+        return coerce_value(p, value, file, where)
     except ScenarioError as exc:
         raise ExperimentError(file, where, exc.problem, value) from None
 
@@ -241,7 +241,7 @@ def _table(data: Mapping, key: str, file: str, where: str | None = None) -> dict
 def _check_keys(data: Mapping, allowed: tuple[str, ...], file: str, prefix: str, what: str) -> None:
     for key in data:
         if key not in allowed:
-            raise ExperimentError(file, prefix + key, f"unknown key in {what}" + _did_you_mean(key, allowed)
+            raise ExperimentError(file, prefix + key, f"unknown key in {what}" + did_you_mean(key, allowed)
                                   + "; allowed: " + ", ".join(allowed))
 
 
@@ -256,7 +256,7 @@ def _resolve_scenario(ref: Any, base_dir: Path, file: str, where: str) -> Scenar
     if (SCENARIO_DIR / f"{ref}.toml").is_file():
         return load_scenario(ref)
     raise ExperimentError(file, where, "scenario not found, neither relative to the experiment file nor shipped"
-                          + _did_you_mean(ref, shipped_scenarios()) + "; `cxsim scenarios` lists the shipped ones",
+                          + did_you_mean(ref, shipped_scenarios()) + "; `cxsim scenarios` lists the shipped ones",
                           ref)
 
 
@@ -293,13 +293,13 @@ def load_experiment(path: str | Path) -> Experiment:
     p = Path(path)
     if not p.exists() and not p.suffix and (EXPERIMENT_DIR / f"{path}.toml").is_file():
         p = EXPERIMENT_DIR / f"{path}.toml"
-    shown = _display(p) if p.exists() else str(path)
+    shown = display_path(p) if p.exists() else str(path)
     try:
         with open(p, "rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
         shipped = sorted(q.stem for q in EXPERIMENT_DIR.glob("*.toml")) if EXPERIMENT_DIR.exists() else []
-        raise ExperimentError(shown, "", "file not found" + _did_you_mean(str(path), shipped)
+        raise ExperimentError(shown, "", "file not found" + did_you_mean(str(path), shipped)
                               + ("; shipped experiments: " + ", ".join(shipped) if shipped else "")) from None
     except IsADirectoryError:
         raise ExperimentError(shown, "", "is a directory, expected a .toml file") from None
@@ -375,7 +375,7 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
         raise ExperimentError(file, "keep.metrics", "expected a list of metric names", metrics)
     for i, m in enumerate(metrics):
         if m not in known:
-            raise ExperimentError(file, f"keep.metrics[{i}]", "unknown metric" + _did_you_mean(str(m), known)
+            raise ExperimentError(file, f"keep.metrics[{i}]", "unknown metric" + did_you_mean(str(m), known)
                                   + "; allowed: " + ", ".join(known), m)
     per_agent = keep_t.get("per_agent", False)
     if not isinstance(per_agent, bool):
@@ -399,7 +399,7 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     dtype = design_t.get("type")
     if dtype not in DESIGNS:
         raise ExperimentError(file, "design.type", "expected one of " + ", ".join(repr(t) for t in DESIGNS)
-                              + _did_you_mean(str(dtype), DESIGNS), dtype)
+                              + did_you_mean(str(dtype), DESIGNS), dtype)
     _check_keys(design_t, DESIGN_KEYS[dtype], file, "design.", f"a {dtype} design")
     design: dict[str, Any] = {"type": dtype}
     factors: list[Factor] = []

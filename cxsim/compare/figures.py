@@ -32,6 +32,13 @@ SIZE = (16, 9)  # inches; at DPI 100 this is 1600 x 900 px, a 16:9 slide
 DPI = 100
 GREY = "0.45"
 
+def _interval_dot(ax, y, x, lo, hi, col, marker, size) -> None:
+    """One row of an interval plot: a translucent bar from ``lo`` to ``hi`` and a marker at ``x``."""
+    ax.plot([lo, hi], [y, y], color=col, lw=6, alpha=0.5, solid_capstyle="butt")
+    # The pale yellow of the palette needs a dark outline to be seen on white.
+    ax.plot([x], [y], marker, color=col, ms=size, mec="0.2" if col == PALETTE[6] else "white", mew=1.5, zorder=3)
+
+
 def _finish_panels(axes, used: int) -> None:
     """Hide the unused panels of a grid and label the bottom row's x axis."""
     for ax in list(axes.flat)[used:]:
@@ -285,10 +292,7 @@ def success_figure(c: Comparison) -> plt.Figure:
         for i, p in enumerate(c.point_ids):
             r = s.loc[p]
             col = c.colors[p]
-            ax.plot([r["success_lo"], r["success_hi"]], [i, i], color=col, lw=6, alpha=0.5,
-                    solid_capstyle="butt")
-            ax.plot([r["success"]], [i], "o", color=col, ms=17, mec="0.2" if col == PALETTE[6] else "white",
-                    mew=1.5, zorder=3)
+            _interval_dot(ax, i, r["success"], r["success_lo"], r["success_hi"], col, "o", 17)
             ax.text(1.02, i, f"{r['success']:.0%}", transform=ax.get_yaxis_transform(), va="center",
                     fontsize=18, fontweight="bold", color="0.15")
         ax.axvline(s.loc[c.baseline, "success"], color=GREY, ls=":", lw=1.5)
@@ -420,10 +424,7 @@ def effects_figure(c: Comparison) -> plt.Figure | None:
         for i, p in enumerate(ids):
             r = e.loc[p]
             col = c.colors[p]
-            ax.plot([r["diff_success_lo"], r["diff_success_hi"]], [i, i], color=col, lw=6, alpha=0.5,
-                    solid_capstyle="butt")
-            ax.plot([r["diff_success"]], [i], "D", color=col, ms=15, mec="0.2" if col == PALETTE[6] else "white",
-                    mew=1.5, zorder=3)
+            _interval_dot(ax, i, r["diff_success"], r["diff_success_lo"], r["diff_success_hi"], col, "D", 15)
             ax.text(1.015, i, f"{100 * r['diff_success']:+.0f}  [{100 * r['diff_success_lo']:+.0f} to "
                               f"{100 * r['diff_success_hi']:+.0f}]", transform=ax.get_yaxis_transform(),
                     va="center", fontsize=16)

@@ -28,7 +28,7 @@ import solara.lab
 
 from ..errors import CXSimError
 from .export import debrief_json, debrief_png, file_stem, history_csv
-from .session import LEVER_LABELS, SIZES, Session, Setup, default_setup, scenario_choices, short_label
+from .session import LEVER_LABELS, SIZES, Session, Setup, default_setup, scenario_choices, short_label, value_text
 from .views import EVENT_STYLE, REPLAY_COLORS, buyin_svg, curves_svg, org_svg
 
 __all__ = ["Page", "MAX_FPS"]
@@ -73,14 +73,6 @@ def _items(pairs) -> list[dict[str, Any]]:
 
 def _pct(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
-
-
-def _value_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "on" if v else "off"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 class PlayBudget:
@@ -422,7 +414,7 @@ def _decisions_html(snap) -> str:
         return ('<div class="cx-hint">No decisions yet. Pull a lever in the sidebar (e.g. appoint an active '
                 'sponsor, form a committee); it applies from the current week.</div>')
     rows = [f'<div class="cx-dec"><span class="n">{d["n"]}</span>week {d["week"]}: {escape(d["label"])} '
-            f'&rarr; <b>{escape(_value_text(d["value"]))}</b></div>' for d in snap["decisions"]]
+            f'&rarr; <b>{escape(value_text(d["value"]))}</b></div>' for d in snap["decisions"]]
     return "".join(rows)
 
 
@@ -439,7 +431,7 @@ def _events_html(snap) -> str:
         text = e["text"]
         if e["kind"] == "decision":
             key, _, value = text.removeprefix("Decision: ").partition(" = ")
-            text = f"Decision: {LEVER_LABELS.get(key, key)} → {_value_text(_parse(value))}"
+            text = f"Decision: {LEVER_LABELS.get(key, key)} → {value_text(_parse(value))}"
         out.append(f'<div class="{e["kind"]}" data-kind="{e["kind"]}"><span class="wk">wk {e["week"]}</span>'
                    f'<span style="color:{col}">{sym}</span> {escape(text)}</div>')
     out.append("</div>")

@@ -239,7 +239,7 @@ class Session:
         opts = [("none", "No decisions: the scenario as it was set up")]
         for i, d in enumerate(self.model.decisions):
             opts.append((f"without:{i}",
-                         f"Without decision {i + 1} (week {d.week}: {LEVER_LABELS[d.key]} = {_show(d.value)})"))
+                         f"Without decision {i + 1} (week {d.week}: {LEVER_LABELS[d.key]} = {value_text(d.value)})"))
         opts += [(k, label) for k, (label, _) in PRESETS.items()]
         return opts
 
@@ -334,7 +334,8 @@ class Session:
             }
 
 
-def _show(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A lever value as participants read it: on/off, 0.5, active."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
