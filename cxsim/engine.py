@@ -77,6 +77,7 @@ class RepWeights:
     def __init__(self, w: np.ndarray):
         w = np.asarray(w, dtype=np.float64)
         self.shape = w.shape
+        self.w = np.ascontiguousarray(w)
         self.cols = [(k, np.ascontiguousarray(w[:, k, :])) for k in range(w.shape[1]) if w[:, k, :].any()]
         self.diagonal = np.ascontiguousarray(np.diagonal(w, axis1=0, axis2=1).T) if w.shape[0] == w.shape[1] else None
 

@@ -17,7 +17,9 @@ xor a mixed counter; SplitMix64 passes BigCrush as a sequence generator.
 from __future__ import annotations
 
 import functools
+import math
 
+import numba
 import numpy as np
 from scipy.special import ndtri
 
@@ -26,7 +28,7 @@ try:  # the ufunc np.clip calls, without np.clip's Python-level argument handlin
 except ImportError:  # numpy < 2
     from numpy.core.umath import clip as _clip_ufunc
 
-__all__ = ["Streams", "replication_keys", "binomial"]
+__all__ = ["Streams", "replication_keys", "binomial", "binomial_one", "LARGE"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -207,29 +209,165 @@ class Streams:
             _fmix_inplace(z)
         return _to_unit(z)
 
-    def binomials(self, week: int, draws) -> list[np.ndarray]:
-        """Several binomial draws of one week in one pass; ``draws`` is a list of ``(stream, n, p)``.
+    def item_hashes(self, week: int, stream: str, k: int) -> np.ndarray:
+        """The item half of the hash for items ``0 .. k - 1`` of (week, stream), for compiled kernels."""
+        return self._mixed(week, stream, 0, k)
 
-        With ``n`` and ``p`` shaped ``(k, R)``, each result equals
-        ``binomial(n, p, u[:k], u[k:])`` for ``u = uniform(week, stream, 2 * k)``,
-        but only the uniforms the sampler reads are hashed, and the CDF walks of
-        all draws run together.
+    def binomials(self, week: int, draws) -> list[np.ndarray]:
+        """Binomial draws of one week; ``draws`` is a list of ``(stream, n, p)`` with ``n`` and ``p`` shaped ``(k, R)``.
+
+        Each result equals ``binomial(n, p, u[:k], u[k:])`` for
+        ``u = uniform(week, stream, 2 * k)``, but a compiled kernel hashes only
+        the uniforms the sampler reads.
         """
         R = self.keys.size
-        parts = []
+        out = []
         for stream, n, p in draws:
             k = np.shape(n)[0]
+            n = np.ascontiguousarray(np.broadcast_to(np.asarray(n, dtype=np.float64), (k, R)))
+            p = np.ascontiguousarray(np.broadcast_to(np.asarray(p, dtype=np.float64), (k, R)))
+            x = np.empty((k, R))
+            if _binomial_hashed(self.keys, self._mixed(week, stream, 0, k), n, p, x):
+                self.finish_large(week, stream, x, n, p)
+            out.append(x)
+        return out
 
-            def draw(flat, second, stream=stream, k=k):
-                return self._uniform_at(week, stream, k if second else 0, 2 * k if second else k, flat)
+    def finish_large(self, week: int, stream: str, x: np.ndarray, n: np.ndarray, p: np.ndarray) -> None:
+        """Replace the :data:`LARGE` marks in the ``(k, R)`` draws ``x`` by normal-approximation draws.
 
-            parts.append((np.broadcast_to(np.asarray(n, dtype=np.float64), (k, R)), p, draw))
-        return _binomials(parts)
+        Element (i, r) uses uniform ``k + i`` of (week, stream) for replication r, as :func:`binomial` uses ``v``.
+        """
+        k = x.shape[0]
+        il = np.flatnonzero(x.reshape(-1) == LARGE)
+        v = self._uniform_at(week, stream, k, 2 * k, il)
+        x.reshape(-1)[il] = _normal_approximation(np.asarray(n).reshape(-1)[il], np.asarray(p).reshape(-1)[il], v)
 
 
 _SMALL_MEAN = 30.0
-# The CDF walk goes this many terms at a time, dropping finished elements in between.
-_BLOCKS = (4, 8, 24, 64)
+LARGE = -1.0  # marks an element the kernels leave to the normal approximation (counts are never negative)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _unit_of(z):
+    """:func:`_fmix` then :func:`_to_unit` for one word: the same integer and float operations."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    z = z ^ (z >> _S31)
+    return min((float(np.int64(z >> _S11)) + 0.5) * _TO_UNIT, _BELOW_ONE)  # (below 2**53: exact via int64)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _invert(n, q, u):
+    """Exact CDF inversion for one element with 0 < q <= 1/2, n > 0 (whole) and n q < 30: ``min(n, #{k : cdf(k) < u})``.
+
+    pmf(0) = exp(n log1p(-q)), r = q / (1 - q), then pmf(k+1) = pmf(k) * ((n - k) / (k + 1) * r)
+    and cdf(k+1) = cdf(k) + pmf(k+1), one term at a time until u <= cdf or k = n.
+    X = 0 where u <= pmf(0) = (1 - q)^n. A cheap lower bound settles most of those
+    without exp and log1p: with y = n q / (1 - q) >= -n log1p(-q), (1 - q)^n >= exp(-y)
+    >= 1 - y + y^2/2 - y^3/6. The 1e-12 margin is far above the rounding error of the
+    computed pmf(0) and of the bound (a few 1e-16), so the elements it settles are
+    exactly those the full inversion gives 0.
+
+    The first four terms are taken without a branch (counting u > cdf; the CDF never
+    decreases, and past k = n the terms are zero, the count capped at n): most draws
+    end within them, and a loop exit the processor cannot predict costs more than
+    the arithmetic.
+    """
+    y = n * q / (1.0 - q)
+    if u <= (1.0 - 1e-12) - (1.0 - (0.5 - y / 6.0) * y) * y:
+        return 0.0
+    pmf = math.exp(n * math.log1p(-q))
+    ratio = q / (1.0 - q)
+    cdf = pmf
+    count = 1.0 if u > pmf else 0.0
+    k = 0.0
+    for _ in range(4):
+        pmf = pmf * ((n - k) / (k + 1.0) * ratio)
+        cdf = cdf + pmf
+        count += 1.0 if u > cdf else 0.0
+        k += 1.0
+    if u > cdf:
+        while k < n:
+            pmf = pmf * ((n - k) / (k + 1.0) * ratio)
+            cdf = cdf + pmf
+            if u <= cdf:
+                break
+            count += 1.0
+            k += 1.0
+    return min(count, n)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _rarer(p):
+    """Clip ``p`` to [0, 1] (NaN stays NaN); return (q, flip): draw the rarer outcome q <= 1/2, flip back after."""
+    if p < 0.0:
+        p = 0.0
+    elif p > 1.0:
+        p = 1.0
+    if p > 0.5:
+        return 1.0 - p, True
+    return p, False
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def binomial_one(n, p, key, mixed):
+    """One binomial draw in a compiled kernel: replication ``key``, item hash ``mixed`` (:meth:`Streams.item_hashes`).
+
+    Hashes the uniform only when it is read. Returns :data:`LARGE` for a mean of 30
+    or more (rare): the caller finishes those with :meth:`Streams.finish_large`.
+    """
+    q, flip = _rarer(p)
+    x = 0.0
+    if q > 0.0 and n > 0.0:
+        if n * q >= _SMALL_MEAN:
+            return LARGE
+        x = _invert(n, q, _unit_of(key ^ mixed))
+    return n - x if flip else x
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _binomial_hashed(keys, mixed, n, p, out):
+    """:func:`binomial_one` over ``(k, R)`` arrays; returns how many elements were left as :data:`LARGE`."""
+    k, R = out.shape
+    large = 0
+    for i in range(k):
+        mi = mixed[i]
+        for r in range(R):
+            x = binomial_one(n[i, r], p[i, r], keys[r], mi)
+            out[i, r] = x
+            large += x == LARGE
+    return large
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _binomial_given(n, p, u, out):
+    """:func:`_binomial_hashed` with the uniforms given: flat arrays of one size."""
+    large = 0
+    for j in range(out.size):
+        nn = n[j]
+        q, flip = _rarer(p[j])
+        x = 0.0
+        if q > 0.0 and nn > 0.0:
+            if nn * q >= _SMALL_MEAN:
+                out[j] = LARGE
+                large += 1
+                continue
+            x = _invert(nn, q, u[j])
+        out[j] = nn - x if flip else x
+    return large
+
+
+def _normal_approximation(n: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Draws for large means: continuity-corrected normal quantile with a Cornish-Fisher skewness correction."""
+    p = _clip_ufunc(p, 0.0, 1.0)
+    flip = p > 0.5
+    q = np.where(flip, 1.0 - p, p)
+    sd = np.sqrt(n * q * (1.0 - q))
+    z = ndtri(v)
+    skew = (1.0 - 2.0 * q) / sd
+    z = z + skew * (z * z - 1.0) / 6.0
+    x = np.clip(np.floor(n * q + sd * z + 0.5), 0.0, n)
+    return np.where(flip, n - x, x)
 
 
 def binomial(n: np.ndarray, p: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -243,128 +381,10 @@ def binomial(n: np.ndarray, p: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.n
     (n, p, u, v), which keeps replications independent of their batch. Counts
     come back as float64 holding whole numbers.
     """
-    n, p, u, v = np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(p, dtype=np.float64), u, v)
-    uf = np.asarray(u, dtype=np.float64).reshape(-1)
-    vf = np.asarray(v, dtype=np.float64).reshape(-1)
-    return _binomials([(n, p, lambda flat, second: (vf if second else uf).take(flat))])[0]
-
-
-def _binomials(parts) -> list[np.ndarray]:
-    """The sampler of :func:`binomial` for a list of ``(n, p, draw)`` of one shape each.
-
-    ``draw(flat, second)`` gives the ``u`` (``second`` false) or ``v`` uniforms of
-    the elements at the given flat indices, so that only numbers in use are
-    computed. Integer-index ``take`` throughout: boolean-mask indexing is
-    several times slower.
-    """
-    sizes = [np.size(n) for n, _, _ in parts]
-    flat_out = np.zeros(sum(sizes))
-    walk, flips, start = [], [], 0
-    for (n, p, draw), size in zip(parts, sizes):
-        p = _clip_ufunc(p, 0.0, 1.0)
-        flip = p > 0.5
-        if flip.any():
-            flips.append((start, size, flip, n))
-            p = np.where(flip, 1.0 - p, p)  # draw the rarer outcome, flip back at the end
-        q = p
-        live = np.flatnonzero((q > 0.0) & (n > 0.0))
-        if live.size:
-            nf, qf = n.reshape(-1).take(live), q.reshape(-1).take(live)
-            mean = nf * qf
-            large = mean >= _SMALL_MEAN
-            if large.any():
-                il = np.flatnonzero(large)
-                nl, ql, il = nf.take(il), qf.take(il), live.take(il)
-                sd = np.sqrt(nl * ql * (1.0 - ql))
-                z = ndtri(draw(il, True))
-                # Cornish-Fisher: correct the normal quantile for the binomial's skewness.
-                skew = (1.0 - 2.0 * ql) / sd
-                z = z + skew * (z * z - 1.0) / 6.0
-                flat_out[start + il] = np.clip(np.floor(nl * ql + sd * z + 0.5), 0.0, nl)
-                small = np.flatnonzero(~large)
-                live, nf, qf, mean = live.take(small), nf.take(small), qf.take(small), mean.take(small)
-            us = draw(live, False)
-            # X = 0 where u <= pmf(0) = (1 - q)^n. A cheap lower bound settles most of those
-            # without exp and log1p: with y = n q / (1 - q) >= -n log1p(-q), (1 - q)^n >=
-            # exp(-y) >= 1 - y + y^2/2 - y^3/6. The 1e-12 margin is far above the rounding
-            # error of the computed pmf(0) and of the bound (a few 1e-16), so the elements
-            # it settles are exactly those the full inversion gives 0 (bit-identical).
-            y = mean / (1.0 - qf)
-            bound = y / 6.0
-            np.subtract(0.5, bound, out=bound)
-            bound *= y
-            np.subtract(1.0, bound, out=bound)
-            bound *= y
-            np.subtract(1.0 - 1e-12, bound, out=bound)
-            rest = np.flatnonzero(us > bound)
-            if rest.size:
-                walk.append((live.take(rest) + start, nf.take(rest), qf.take(rest), us.take(rest)))
-        start += size
-    if walk:
-        _walk_cdf(flat_out, *(np.concatenate(a) if len(walk) > 1 else a[0] for a in zip(*walk)))
-    for start, size, flip, n in flips:
-        block = flat_out[start:start + size].reshape(n.shape)
-        block[...] = np.where(flip, n - block, block)
-    out, start = [], 0
-    for (n, _, _), size in zip(parts, sizes):
-        out.append(flat_out[start:start + size].reshape(n.shape))
-        start += size
+    n, p, u, v = (np.ascontiguousarray(a, dtype=np.float64) for a in
+                  np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(p, dtype=np.float64), u, v))
+    out = np.empty(n.shape)
+    if _binomial_given(n.reshape(-1), p.reshape(-1), u.reshape(-1), out.reshape(-1)):
+        il = np.flatnonzero(out.reshape(-1) == LARGE)
+        out.reshape(-1)[il] = _normal_approximation(n.reshape(-1)[il], p.reshape(-1)[il], v.reshape(-1)[il])
     return out
-
-
-def _walk_cdf(flat_out, idx, ns, qs, us) -> None:
-    """Exact CDF inversion: ``flat_out[idx] = min(n, #{k : cdf(k) < u})``.
-
-    Each element gets exactly the floating-point operations of walking one term
-    at a time: pmf(0) = exp(n log1p(-q)), r = q / (1 - q), then in sequence
-    pmf(k+1) = pmf(k) * ((n - k) / (k + 1) * r) and cdf(k+1) = cdf(k) + pmf(k+1).
-    The walk advances a block of terms at a time and drops an element once
-    u <= cdf (the CDF only grows) or k >= n.
-    """
-    pmf = np.exp(ns * np.log1p(-qs))
-    ratio = qs / (1.0 - qs)
-    cdf = pmf
-    count = (us > pmf).astype(np.float64)  # elements with u <= pmf(0) stay at 0 and drop out
-    k, b = 0, 0
-    while idx.size:
-        B = _BLOCKS[min(b, len(_BLOCKS) - 1)]
-        b += 1
-        ks = np.arange(k, k + B, dtype=np.float64)
-        if idx.size >= 40 * B:
-            # Terms first: row r of t holds term k + r of every element, so each operation
-            # runs along a contiguous row; row 0 carries the running pmf (then the cdf).
-            t = np.empty((B + 1, idx.size))
-            np.subtract(ns, ks[:, None], out=t[1:])
-            t[1:] /= ks[:, None] + 1.0
-            t[1:] *= ratio
-            t[0] = pmf
-            for r in range(1, B + 1):
-                np.multiply(t[r - 1], t[r], out=t[r])
-            pmf = t[B].copy()
-            t[0] = cdf
-            for r in range(1, B + 1):
-                np.add(t[r - 1], t[r], out=t[r])
-            cdf = t[B]
-            count += np.add.reduce(np.greater(us, t[1:]).view(np.uint8), axis=0, dtype=np.uint8)
-        else:
-            # Few elements: elements first, and accumulate (sequential) along each row.
-            t = np.empty((idx.size, B + 1))
-            np.subtract(ns[:, None], ks, out=t[:, 1:])
-            t[:, 1:] /= ks + 1.0
-            t[:, 1:] *= ratio[:, None]
-            t[:, 0] = pmf
-            np.multiply.accumulate(t, axis=1, out=t)
-            pmf = t[:, B].copy()
-            t[:, 0] = cdf
-            np.add.accumulate(t, axis=1, out=t)
-            cdf = t[:, B].copy()
-            count += (us[:, None] > t[:, 1:]).sum(axis=1)
-        k += B
-        # Write every element's count so far (those still walking are overwritten later),
-        # then keep the ones still walking.
-        flat_out[idx] = np.minimum(count, ns)
-        open_ = us > cdf
-        open_ &= k < ns
-        keep = np.flatnonzero(open_)
-        if keep.size < idx.size:
-            idx, ns, us, ratio, count, pmf, cdf = (a.take(keep) for a in (idx, ns, us, ratio, count, pmf, cdf))

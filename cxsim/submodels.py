@@ -26,7 +26,12 @@ operations it gets alone (see the notes below).
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
+
+from .rng import LARGE, binomial_one
 
 try:  # the ufunc np.clip calls, without np.clip's Python-level argument handling
     from numpy._core.umath import clip as _clip_ufunc
@@ -184,6 +189,22 @@ def _inplace(op, a, b):
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape:
         return op(a, b, out=a)
     return op(a, b)
+
+
+def _columns(R: int):
+    """A function giving a parameter (scalar or per-replication) as a contiguous float64 ``(R,)`` column."""
+    def col(x):
+        if isinstance(x, np.ndarray) and x.shape == (R,) and x.dtype == np.float64 and x.flags.c_contiguous:
+            return x
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (R,)))
+    return col
+
+
+def _full(x: np.ndarray, shape) -> np.ndarray:
+    """``x`` broadcast to ``shape`` as a contiguous float64 array (for compiled kernels)."""
+    if isinstance(x, np.ndarray) and x.shape == shape and x.dtype == np.float64 and x.flags.c_contiguous:
+        return x
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), shape))
 
 
 def _one_minus(x: np.ndarray) -> np.ndarray:
@@ -566,59 +587,95 @@ def employee_adoption(m) -> None:
     enabled = _mask(on(m, "adoption.enabled"))
     if enabled is False or m.D == 0:
         return
-    st = m.st
-    head = st.head
-    share_d = m.adopters / head
-    share = adoption_share(m)
-    de = st.dept_exec
-    # lead = buy_in[de] * (1 - sabotage), sabotage = (sabotage_weight * jealousy[de]) * covert[de]
-    # (exactly buy_in[de] when nobody resists covertly; nobody does where politics is off)
-    lead = m.buy_in.take(de, axis=0)
-    if _mask(on(m, "politics.enabled")) is not False and m.covert.any():
-        sabotage = m.jealousy.take(de, axis=0)
-        sabotage *= p["politics.sabotage"]
-        sabotage *= m.covert.take(de, axis=0)
-        lead *= np.subtract(1.0, sabotage, out=sabotage)
-    owner_push = (m.owner_present * m.credibility)[None, :]
-    conditions = _times(_factor(m.readiness, p["adoption.readiness_weight"]),
-                        _factor(m.skill, p["adoption.skill_weight"]))
-    if _nonzero(p["adoption.silo_weight"]):
-        t = np.multiply(m.silo, p["adoption.silo_weight"])
-        conditions = _times(conditions, np.subtract(1.0, t, out=t))
-    push = _times(_times(_factor(lead, p["adoption.leadership_weight"]),
-                         _factor(owner_push, p["adoption.owner_weight"])), conditions)
-    cross = p["adoption.cross_department"]
-    # peers = (1 - cross) * share_d + cross * share
-    peers = share_d
-    peers *= 1.0 - cross
-    peers += cross * share
-    # hazard = clip((p * push + (q * conditions) * peers) / load, 0, 1)
-    hazard = np.multiply(push, p["adoption.p"])
-    t = _inplace(np.multiply, np.multiply(conditions, p["adoption.q"]), peers)
-    hazard = _inplace(np.add, hazard, t)
-    hazard /= st.load
-    _clip01(hazard)
-    draws = [("adopt", head - m.adopters, hazard)]
-    if _mask(p["adoption.reversion"] > 0.0) is not False:
-        # (a reversion of 0 gives rate 0 below: no adopter reverts, exactly as without the draw)
-        resources = np.minimum(_intensity(m), 1.0)
-        # support = 0.4 lead + 0.4 owner_push + 0.2 resources;
-        # rate = reversion * max(theta - support, 0) / max(theta, 1e-12)
-        rate = np.multiply(lead, 0.4)
-        rate += 0.4 * owner_push
-        rate += 0.2 * resources
-        theta = p["adoption.support_threshold"]
-        np.subtract(theta, rate, out=rate)
-        np.maximum(rate, 0.0, out=rate)
-        rate *= p["adoption.reversion"]
-        rate /= _max(theta, 1e-12)
-        draws.append(("revert", m.adopters, rate))
-    # Both draws in one pass; each uses uniforms 0..D-1 (and D..2D-1) of its own stream.
-    drawn = m.rng.binomials(m.week, draws)
-    if len(drawn) == 2:
-        np.add(m.adopters, drawn[0] - drawn[1], out=m.adopters, where=enabled)
-    else:
-        np.add(m.adopters, drawn[0], out=m.adopters, where=enabled)
+    st, R, D = m.st, m.R, m.D
+    revert = _mask(p["adoption.reversion"] > 0.0) is not False
+    # (a reversion of 0 gives rate 0: no adopter reverts, exactly as without the draw)
+    resources = np.minimum(_intensity(m), 1.0) if revert else np.zeros(R)
+    adopt, back = np.empty((D, R)), np.empty((D, R))
+    hazard, rate = np.empty((D, R)), np.empty((D, R))
+    col = _columns(R)
+    large = _adoption_kernel(
+        m.adopters, _full(st.head, (D, R)), m.buy_in, m.jealousy, m.covert, st.dept_exec, m.readiness, m.skill,
+        m.silo, col(m.owner_present * m.credibility), col(st.total_headcount), col(st.load), col(resources),
+        col(p["politics.sabotage"]), col(p["adoption.readiness_weight"]), col(p["adoption.skill_weight"]),
+        col(p["adoption.silo_weight"]), col(p["adoption.leadership_weight"]), col(p["adoption.owner_weight"]),
+        col(p["adoption.cross_department"]), col(p["adoption.p"]), col(p["adoption.q"]),
+        col(p["adoption.support_threshold"]), col(p["adoption.reversion"]), revert,
+        m.rng.keys, m.rng.item_hashes(m.week, "adopt", D), m.rng.item_hashes(m.week, "revert", D),
+        adopt, back, hazard, rate)
+    if large:  # means of 30 or more: the normal approximation (rare)
+        for stream, x, n, q in (("adopt", adopt, _full(st.head, (D, R)) - m.adopters, hazard),
+                                ("revert", back, m.adopters, rate)):
+            if (x == LARGE).any():
+                m.rng.finish_large(m.week, stream, x, n, q)
+    np.add(m.adopters, adopt - back, out=m.adopters, where=enabled)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readiness, skill, silo, owner_push,
+                     total, load, resources, sabotage_w, readiness_w, skill_w, silo_w, leadership_w, owner_w,
+                     cross, p_push, q_imitate, theta, reversion, revert, keys, mixed_adopt, mixed_revert,
+                     adopt, back, hazard, rate):
+    """The arithmetic of :func:`employee_adoption` for every department and replication, and both draws.
+
+    Per replication r (the parameters are ``(R,)`` columns) and department d, with e = d's executive:
+
+    * lead = buy_in[e] * (1 - (sabotage * jealousy[e]) * covert[e]);
+    * conditions = f(readiness, readiness_w) * f(skill, skill_w) * (1 - silo_w * silo),
+      with the factor f(x, w) = (2x - 1) w + 1;
+    * push = f(lead, leadership_w) * f(owner_push, owner_w) * conditions;
+    * peers = (1 - cross) * adopted share of d + cross * adopted share of the organization;
+    * hazard = clip((p * push + (q * conditions) * peers) / load, 0, 1);
+      adopters drawn ~ Binomial(head - adopters, hazard) (stream "adopt");
+    * support = 0.4 lead + 0.4 owner_push + 0.2 resources;
+      rate = reversion * max(theta - support, 0) / max(theta, 1e-12);
+      reverters ~ Binomial(adopters, rate) (stream "revert"), when ``revert``.
+
+    Terms that are neutral for a mechanism switched off are exact (a factor of 1.0,
+    a sabotage of 0), so computing them gives the bits of skipping them. Returns how
+    many draws were left as :data:`~cxsim.rng.LARGE`.
+    """
+    D, R = adopters.shape
+    share = np.zeros(R)
+    for d in range(D):  # ((0 + a[0]) + a[1]) + ..., as agent_sum
+        for r in range(R):
+            share[r] += adopters[d, r]
+    for r in range(R):
+        share[r] /= total[r]
+    large = 0
+    for d in range(D):
+        e = dept_exec[d]
+        for r in range(R):
+            a = adopters[d, r]
+            lead = buy_in[e, r]
+            lead = lead * (1.0 - jealousy[e, r] * sabotage_w[r] * (1.0 if covert[e, r] else 0.0))
+            conditions = ((readiness[d, r] * 2.0 - 1.0) * readiness_w[r] + 1.0) * (
+                (skill[d, r] * 2.0 - 1.0) * skill_w[r] + 1.0)
+            conditions = conditions * (1.0 - silo[d, r] * silo_w[r])
+            push = ((lead * 2.0 - 1.0) * leadership_w[r] + 1.0) * ((owner_push[r] * 2.0 - 1.0) * owner_w[r] + 1.0)
+            push = push * conditions
+            peers = a / head[d, r] * (1.0 - cross[r]) + cross[r] * share[r]
+            h = (push * p_push[r] + conditions * q_imitate[r] * peers) / load[r]
+            if h < 0.0:
+                h = 0.0
+            elif h > 1.0:
+                h = 1.0
+            hazard[d, r] = h
+            x = binomial_one(head[d, r] - a, h, keys[r], mixed_adopt[d])
+            large += x == LARGE
+            adopt[d, r] = x
+            if revert:
+                t = theta[r] - (lead * 0.4 + 0.4 * owner_push[r] + 0.2 * resources[r])
+                if t < 0.0:
+                    t = 0.0
+                t = t * reversion[r] / max(theta[r], 1e-12)
+                rate[d, r] = t
+                x = binomial_one(a, t, keys[r], mixed_revert[d])
+                large += x == LARGE
+                back[d, r] = x
+            else:
+                back[d, r] = 0.0
+    return large
 
 
 def skill(m) -> None:
@@ -634,16 +691,6 @@ def skill(m) -> None:
     _clip01(m.skill, enabled)
 
 
-def _power_mean(quality: np.ndarray, lam: float) -> np.ndarray:
-    """Power mean with exponent ``lam`` over the stages (rows) of ``quality (S, R)``; overwrites ``quality``."""
-    S = quality.shape[0]
-    if lam == 1.0:
-        return _agent_sum(quality) / S
-    if abs(lam) < 1e-9:
-        return np.exp(_agent_sum(np.log(np.maximum(quality, 1e-12, out=quality), out=quality)) / S)
-    return (_agent_sum(np.power(np.maximum(quality, 1e-12, out=quality), lam, out=quality)) / S) ** (1.0 / lam)
-
-
 def journey(m) -> None:
     """CX index: stage quality from serving departments' adoption, power mean that punishes weak links."""
     p = m.params
@@ -655,20 +702,65 @@ def journey(m) -> None:
     if sw.shape[0] == 0:
         m.cx = base + (1.0 - base) * adoption_share(m)
         return
-    quality = _agent_dot(sw, m.adopters / m.st.head)
-    quality *= 1.0 - base
-    quality += base  # base + (1 - base) * (stage weights @ adopted shares)
-    lam = _pick(on(m, "journey.enabled"), p["journey.weak_link_exponent"], 1.0)
-    if not isinstance(lam, np.ndarray):
-        m.cx = _power_mean(quality, lam)
-        return
-    # One exponent at a time, with the scalar code (power, exp and log of a per-replication
-    # exponent have no exact elementwise equivalent), on the columns that use it.
-    values, inverse = np.unique(lam, return_inverse=True)
-    if values.size == 1:
-        m.cx = _power_mean(quality, values[0].item())
-        return
+    col = _columns(m.R)
+    lam = col(_pick(on(m, "journey.enabled"), p["journey.weak_link_exponent"], 1.0))
     m.cx = np.empty(m.R)
-    for i, v in enumerate(values):
-        cols = np.flatnonzero(inverse == i)
-        m.cx[cols] = _power_mean(quality[:, cols], v.item())
+    _journey_kernel(*_stage_terms(m.st), m.adopters, _full(m.st.head, m.adopters.shape), col(base), lam, m.cx)
+
+
+def _stage_terms(st):
+    """The serving departments of each stage, for :func:`_journey_kernel` (cached on the structure).
+
+    ``(start, dept, weights)``: stage s's terms are ``start[s] .. start[s + 1] - 1``, in
+    department order; ``weights`` is ``(terms, 1)``, or ``(terms, R)`` when stacked
+    points differ in headcounts. A department with weight 0 in every replication adds
+    an exact 0 to the sum and is left out.
+    """
+    terms = getattr(st, "_stage_terms", None)
+    if terms is None:
+        sw = st.stage_weights
+        w = sw.w if hasattr(sw, "w") else np.asarray(sw, dtype=np.float64)[:, :, None]  # (S, D, R) or (S, D, 1)
+        used = (w != 0.0).any(axis=2)
+        stage, dept = np.nonzero(used)  # row-major: stage by stage, departments ascending
+        start = np.searchsorted(stage, np.arange(w.shape[0] + 1))
+        terms = (start.astype(np.int64), dept.astype(np.int64), np.ascontiguousarray(w[stage, dept]))
+        st._stage_terms = terms
+    return terms
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
+    """Stage quality and its power mean, per replication r.
+
+    quality[s] = base + (1 - base) * sum over stage s's terms of weight * adopters[d] / head[d]
+    (summed in department order from 0, as :func:`~cxsim.engine.agent_dot`);
+    cx = (mean_s max(quality, 1e-12) ** lam) ** (1 / lam), with the limits lam = 1
+    (arithmetic mean) and lam = 0 (geometric mean, |lam| < 1e-9).
+    """
+    S = start.size - 1
+    D, R = adopters.shape
+    per_rep = weights.shape[1] > 1
+    share = np.empty(D)
+    for r in range(R):
+        wr = r if per_rep else 0
+        lr = lam[r]
+        for d in range(D):
+            share[d] = adopters[d, r] / head[d, r]
+        total = 0.0
+        for s in range(S):
+            acc = 0.0
+            for t in range(start[s], start[s + 1]):
+                acc += weights[t, wr] * share[dept[t]]
+            q = acc * (1.0 - base[r]) + base[r]
+            if lr == 1.0:
+                total += q
+            elif abs(lr) < 1e-9:
+                total += math.log(max(q, 1e-12))
+            else:
+                total += max(q, 1e-12) ** lr
+        if lr == 1.0:
+            cx[r] = total / S
+        elif abs(lr) < 1e-9:
+            cx[r] = math.exp(total / S)
+        else:
+            cx[r] = (total / S) ** (1.0 / lr)
