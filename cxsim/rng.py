@@ -28,7 +28,7 @@ try:  # the ufunc np.clip calls, without np.clip's Python-level argument handlin
 except ImportError:  # numpy < 2
     from numpy.core.umath import clip as _clip_ufunc
 
-__all__ = ["Streams", "replication_keys", "binomial", "binomial_one", "LARGE"]
+__all__ = ["Streams", "replication_keys", "binomial", "binomial_one", "uniform_of", "LARGE"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -248,7 +248,7 @@ LARGE = -1.0  # marks an element the kernels leave to the normal approximation (
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _unit_of(z):
+def uniform_of(z):
     """:func:`_fmix` then :func:`_to_unit` for one word: the same integer and float operations."""
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
@@ -256,30 +256,37 @@ def _unit_of(z):
     return min((float(np.int64(z >> _S11)) + 0.5) * _TO_UNIT, _BELOW_ONE)  # (below 2**53: exact via int64)
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _settled(n, q, u):
+    """Whether X = 0 is certain without exp and log1p: u at most a lower bound of pmf(0) = (1 - q)^n.
+
+    With y = n q / (1 - q) >= -n log1p(-q), (1 - q)^n >= exp(-y) >= 1 - y + y^2/2 - y^3/6.
+    The 1e-12 margin is far above the rounding error of the computed pmf(0) and of the
+    bound (a few 1e-16), so the elements it settles are exactly those the full
+    inversion gives 0.
+    """
+    y = n * q / (1.0 - q)
+    return u <= (1.0 - 1e-12) - (1.0 - (0.5 - y / 6.0) * y) * y
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _invert(n, q, u):
+def _walk(n, q, u):
     """Exact CDF inversion for one element with 0 < q <= 1/2, n > 0 (whole) and n q < 30: ``min(n, #{k : cdf(k) < u})``.
 
     pmf(0) = exp(n log1p(-q)), r = q / (1 - q), then pmf(k+1) = pmf(k) * ((n - k) / (k + 1) * r)
     and cdf(k+1) = cdf(k) + pmf(k+1), one term at a time until u <= cdf or k = n.
-    X = 0 where u <= pmf(0) = (1 - q)^n. A cheap lower bound settles most of those
-    without exp and log1p: with y = n q / (1 - q) >= -n log1p(-q), (1 - q)^n >= exp(-y)
-    >= 1 - y + y^2/2 - y^3/6. The 1e-12 margin is far above the rounding error of the
-    computed pmf(0) and of the bound (a few 1e-16), so the elements it settles are
-    exactly those the full inversion gives 0.
 
     The first four terms are taken without a branch (counting u > cdf; the CDF never
     decreases, and past k = n the terms are zero, the count capped at n): most draws
     end within them, and a loop exit the processor cannot predict costs more than
     the arithmetic.
     """
-    y = n * q / (1.0 - q)
-    if u <= (1.0 - 1e-12) - (1.0 - (0.5 - y / 6.0) * y) * y:
-        return 0.0
     pmf = math.exp(n * math.log1p(-q))
+    if u <= pmf:
+        return 0.0
     ratio = q / (1.0 - q)
     cdf = pmf
-    count = 1.0 if u > pmf else 0.0
+    count = 1.0
     k = 0.0
     for _ in range(4):
         pmf = pmf * ((n - k) / (k + 1.0) * ratio)
@@ -295,6 +302,14 @@ def _invert(n, q, u):
             count += 1.0
             k += 1.0
     return min(count, n)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _invert(n, q, u):
+    """:func:`_walk` after the shortcut :func:`_settled`."""
+    if _settled(n, q, u):
+        return 0.0
+    return _walk(n, q, u)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -321,21 +336,54 @@ def binomial_one(n, p, key, mixed):
     if q > 0.0 and n > 0.0:
         if n * q >= _SMALL_MEAN:
             return LARGE
-        x = _invert(n, q, _unit_of(key ^ mixed))
+        x = _invert(n, q, uniform_of(key ^ mixed))
     return n - x if flip else x
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
+def binomial_row(n, p, keys, mixed, out, u, need):
+    """:func:`binomial_one` for one item over all replications, in two passes; returns how many are :data:`LARGE`.
+
+    The first pass (no branches, so the compiler vectorizes it) hashes every
+    replication's uniform and settles the draws that are 0 for certain; the second
+    runs the exact inversion on the others. ``u`` (float64) and ``need`` (int64)
+    are scratch arrays of the row's length.
+    """
+    R = n.size
+    m = 0
+    for r in range(R):
+        q, flip = _rarer(p[r])
+        nn = n[r]
+        ur = uniform_of(keys[r] ^ mixed)
+        live = (q > 0.0) & (nn > 0.0)
+        open_ = live & ((nn * q >= _SMALL_MEAN) | (not _settled(nn, q, ur)))
+        out[r] = nn if flip else 0.0  # X = 0, flipped
+        u[r] = ur
+        need[m] = r
+        m += 1 if open_ else 0
+    large = 0
+    for j in range(m):
+        r = need[j]
+        nn = n[r]
+        q, flip = _rarer(p[r])
+        if nn * q >= _SMALL_MEAN:
+            out[r] = LARGE
+            large += 1
+        else:
+            x = _walk(nn, q, u[r])
+            out[r] = nn - x if flip else x
+    return large
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _binomial_hashed(keys, mixed, n, p, out):
-    """:func:`binomial_one` over ``(k, R)`` arrays; returns how many elements were left as :data:`LARGE`."""
+    """:func:`binomial_row` over ``(k, R)`` arrays; returns how many elements were left as :data:`LARGE`."""
     k, R = out.shape
+    u = np.empty(R)
+    need = np.empty(R, dtype=np.int64)
     large = 0
     for i in range(k):
-        mi = mixed[i]
-        for r in range(R):
-            x = binomial_one(n[i, r], p[i, r], keys[r], mi)
-            out[i, r] = x
-            large += x == LARGE
+        large += binomial_row(n[i], p[i], keys, mixed[i], out[i], u, need)
     return large
 
 

@@ -31,7 +31,8 @@ import math
 import numba
 import numpy as np
 
-from .rng import LARGE, binomial_one
+from ._ndtri import ndtri_scalar
+from .rng import LARGE, binomial_row, uniform_of
 
 try:  # the ufunc np.clip calls, without np.clip's Python-level argument handling
     from numpy._core.umath import clip as _clip_ufunc
@@ -63,6 +64,15 @@ _SPONSOR = {"none": 0.0, "active": 1.0}
 # swaps a*b = b*a and a+b = b+a are used, so the results are bit-for-bit those of the
 # formulas. Terms that are exactly neutral are skipped (a factor of exactly 1.0; the
 # sabotage and credibility erosion when nobody resists covertly, which are exactly 0).
+#
+# Compiled kernels. The busiest rules (politics, social_influence, employee_adoption
+# with its binomial draws, journey) hand their arithmetic to a numba kernel, a
+# compiled loop over (agent, replication) that takes every parameter as a (R,)
+# column. A kernel does each element's operations in the formula's order (no
+# fast-math: no reassociation, no fused multiply-add), computes exactly neutral terms
+# instead of skipping them (x * 1.0 and x - 0.0 are x), and treats each replication
+# on its own, so a replication's numbers are the same alone or in any batch and are
+# those of the numpy formulation it replaced, bit for bit.
 #
 # Stacked design points. A parameter is a scalar or a per-replication array; every
 # elementwise operation gives the same bits either way. Where the scalar code skips
@@ -340,49 +350,69 @@ def politics(m) -> None:
         m.expressed = m.buy_in.copy()
         m.covert[:] = False
         return
+    R = m.R
+    col = _columns(R)
     status_per = _pick(choice(m, "owner.mandate", "budget"), p["mandate.status"], p["mandate.advisory_status"])
-    status = m.owner_present * m.credibility * status_per
-    j = m.jealousy
-    # j += (growth * status) * propensity * (1 - j) - decay * j
-    t = np.multiply(m.propensity, p["politics.jealousy_growth"] * status)
-    u = _one_minus(j)
-    t *= u
-    np.multiply(j, p["politics.jealousy_decay"], out=u)
-    t -= u
-    np.add(j, t, out=j, where=enabled)
-    j[m.owner] = 0.0  # (where politics is off, jealousy is 0 throughout)
-    _clip01(j, enabled)
-    resisting = j >= p["politics.resist_threshold"]
-    if enabled is not True:
-        resisting &= enabled
     pressure = _min(1.0, p["politics.conformity"] + p["sponsorship.resistance_cost"] * m.sponsor)
     m.pressure = pressure
-    plays_along = _mask(pressure >= p["politics.covert_threshold"])
-    if plays_along is False:
-        m.covert = np.zeros_like(resisting)
-    else:
-        m.covert = resisting & (m.exposed <= 0.0)
-        if plays_along is not True:
-            m.covert &= plays_along
-    any_covert = bool(m.covert.any())
-    # expressed = covert ? max(buy_in, pressure) : buy_in
-    m.expressed = m.buy_in.copy()
-    if any_covert:
-        np.copyto(m.expressed, np.maximum(m.buy_in, pressure), where=m.covert)
-    # buy_in -= ((drag * j) * buy_in) * resisting
-    t = np.multiply(j, p["politics.buy_in_drag"])
-    t *= m.buy_in
-    t *= resisting
-    np.subtract(m.buy_in, t, out=m.buy_in, where=enabled)
-    # An active sponsor protects the owner: covert attacks on credibility land less.
-    credibility = m.credibility
-    if any_covert:  # (without covert resisters the erosion is exactly 0)
-        shield = 1.0 - p["sponsorship.owner_protection"] * m.sponsor
-        erosion = p["politics.credibility_erosion"] * shield * _agent_sum(m.covert * j * m.st.influence_col)
-        credibility = credibility - erosion * m.owner_present
-    m.credibility = _pick(enabled, _clip_ufunc(credibility, 0.0, 1.0), m.credibility)
-    np.subtract(m.exposed, 1.0, out=m.exposed, where=enabled)
-    np.maximum(m.exposed, 0.0, out=m.exposed, where=enabled)
+    m.covert = np.empty(m.buy_in.shape, dtype=np.bool_)
+    m.expressed = np.empty_like(m.buy_in)
+    _politics_kernel(m.jealousy, m.propensity, m.buy_in, m.exposed, m.credibility, m.owner_present,
+                     np.ascontiguousarray(m.st.influence_col, dtype=np.float64), m.owner, col(status_per),
+                     col(p["politics.jealousy_growth"]), col(p["politics.jealousy_decay"]),
+                     col(p["politics.resist_threshold"]), col(pressure),
+                     _flags(_mask(pressure >= p["politics.covert_threshold"]), R), col(p["politics.buy_in_drag"]),
+                     col(p["politics.credibility_erosion"]), col(1.0 - p["sponsorship.owner_protection"] * m.sponsor),
+                     _flags(enabled, R), m.covert, m.expressed)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _politics_kernel(jealousy, propensity, buy_in, exposed, credibility, owner_present, influence, owner, status_per,
+                     growth, decay, threshold, pressure, plays_along, drag, erosion, shield, enabled, covert,
+                     expressed):
+    """The arithmetic of :func:`politics` per replication r (where ``enabled[r]``) and executive i.
+
+    Fills ``covert`` and ``expressed``:
+
+    status = present * credibility * status_per;
+    jealousy += (growth * status) * propensity * (1 - jealousy) - decay * jealousy (0 for the owner), clipped;
+    resisting = jealousy >= threshold; covert = resisting, not exposed, where pressure makes it pay to play along;
+    expressed = max(buy_in, pressure) if covert else buy_in;
+    buy_in -= (drag * jealousy) * buy_in where resisting;
+    credibility -= (erosion * shield) * sum_i covert * jealousy * influence (in executive order), clipped;
+    exposure weeks count down. Replications where politics is off keep their state
+    (jealousy is 0 throughout there) and have no covert resisters.
+    """
+    E, R = buy_in.shape
+    per_rep = influence.shape[1] > 1
+    for r in range(R):
+        on = enabled[r]
+        gs = growth[r] * ((1.0 if owner_present[r] else 0.0) * credibility[r] * status_per[r])
+        total = 0.0
+        for i in range(E):
+            j = jealousy[i, r]
+            b = buy_in[i, r]
+            if on:
+                j = j + (propensity[i, r] * gs * (1.0 - j) - j * decay[r])
+            if i == owner:
+                j = 0.0
+            if on:
+                j = 0.0 if j < 0.0 else j
+                j = 1.0 if j > 1.0 else j
+            jealousy[i, r] = j
+            resisting = on and j >= threshold[r]
+            hidden = resisting and exposed[i, r] <= 0.0 and plays_along[r]
+            covert[i, r] = hidden
+            expressed[i, r] = max(b, pressure[r]) if hidden else b
+            if on:
+                buy_in[i, r] = b - j * drag[r] * b * (1.0 if resisting else 0.0)
+                total += (1.0 if hidden else 0.0) * j * influence[i, r if per_rep else 0]
+                x = exposed[i, r] - 1.0
+                exposed[i, r] = 0.0 if x < 0.0 else x
+        if on:
+            c = credibility[r] - erosion[r] * shield[r] * total * (1.0 if owner_present[r] else 0.0)
+            c = 0.0 if c < 0.0 else c
+            credibility[r] = 1.0 if c > 1.0 else c
 
 
 def social_influence(m) -> None:
@@ -391,21 +421,75 @@ def social_influence(m) -> None:
     enabled = _mask(on(m, "social_influence.enabled"))
     if enabled is False or m.E == 0:
         return
-    # heard = W @ expressed + diag(W) * (buy_in - expressed)
-    heard = _agent_dot(m.st.influence_matrix, m.expressed)
-    t = np.subtract(m.buy_in, m.expressed)
-    t *= m.st.self_col
-    heard += t
-    # buy_in += rate * (heard - buy_in)
-    heard -= m.buy_in
-    heard *= p["social_influence.rate"]
-    np.add(m.buy_in, heard, out=m.buy_in, where=enabled)
-    noisy = _and(enabled, _mask(p["social_influence.noise"] > 0.0))
-    if noisy is not False:
-        z = m.rng.normal(m.week, "buy_in_noise", m.E)
-        z *= p["social_influence.noise"]
-        np.add(m.buy_in, z, out=m.buy_in, where=noisy)
-    _clip01(m.buy_in, enabled)
+    R = m.R
+    col = _columns(R)
+    noise = col(p["social_influence.noise"])
+    start, speaker, weights = _influence_terms(m.st)
+    self_col = m.st.self_col
+    _influence_kernel(start, speaker, weights, np.ascontiguousarray(self_col, dtype=np.float64), m.buy_in,
+                      m.expressed, col(p["social_influence.rate"]), noise, _flags(enabled, R),
+                      _flags(_and(enabled, _mask(noise > 0.0)), R), m.rng.keys,
+                      m.rng.item_hashes(m.week, "buy_in_noise", m.E))
+
+
+def _flags(mask, R: int) -> np.ndarray:
+    """A result of :func:`_mask` as a ``(R,)`` bool array."""
+    if mask is True or mask is False:
+        return np.full(R, mask)
+    return np.ascontiguousarray(mask, dtype=np.bool_)
+
+
+def _influence_terms(st):
+    """The influence matrix's nonzero terms by listener, for :func:`_influence_kernel` (cached on the structure).
+
+    ``(start, speaker, weights)``: listener i's terms are ``start[i] .. start[i + 1] - 1``
+    in speaker order; ``weights`` is ``(terms, 1)``, or ``(terms, R)`` when stacked points
+    differ in influence weights (a speaker with weight 0 in every replication adds an
+    exact 0 to the sum and is left out), as :func:`~cxsim.engine.agent_dot` sums.
+    """
+    terms = getattr(st, "_influence_terms", None)
+    if terms is None:
+        w = st.influence_matrix
+        w = w.w if hasattr(w, "w") else np.asarray(w, dtype=np.float64)[:, :, None]  # (E, E, R) or (E, E, 1)
+        listener, speaker = np.nonzero((w != 0.0).any(axis=2))
+        start = np.searchsorted(listener, np.arange(w.shape[0] + 1))
+        terms = (start.astype(np.int64), speaker.astype(np.int64), np.ascontiguousarray(w[listener, speaker]))
+        st._influence_terms = terms
+    return terms
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _influence_kernel(start, speaker, weights, self_w, buy_in, expressed, rate, noise, enabled, noisy, keys,
+                      mixed):
+    """The arithmetic of :func:`social_influence`, per executive i and replication r, updating ``buy_in``.
+
+    heard = sum_j W[i, j] expressed[j] + W[i, i] (buy_in[i] - expressed[i]) (in speaker order from 0);
+    buy_in += rate * (heard - buy_in); then, where ``noisy``, buy_in += noise * z with z the
+    normal quantile of uniform i of stream "buy_in_noise"; clipped to [0, 1] where ``enabled``.
+    """
+    E, R = buy_in.shape
+    per_rep = weights.shape[1] > 1
+    self_rep = self_w.shape[1] > 1
+    heard = np.empty(E)
+    for r in range(R):
+        if not enabled[r]:
+            continue
+        wr = r if per_rep else 0
+        sr = r if self_rep else 0
+        for i in range(E):  # every listener hears the views of the start of the week
+            acc = 0.0
+            for t in range(start[i], start[i + 1]):
+                acc += weights[t, wr] * expressed[speaker[t], r]
+            heard[i] = acc + (buy_in[i, r] - expressed[i, r]) * self_w[i, sr]
+        for i in range(E):
+            b = buy_in[i, r] + (heard[i] - buy_in[i, r]) * rate[r]
+            if noisy[r]:
+                b = b + ndtri_scalar(uniform_of(keys[r] ^ mixed[i])) * noise[r]
+            if b < 0.0:
+                b = 0.0
+            elif b > 1.0:
+                b = 1.0
+            buy_in[i, r] = b
 
 
 def persuasion(m) -> None:
@@ -642,6 +726,9 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
             share[r] += adopters[d, r]
     for r in range(R):
         share[r] /= total[r]
+    others = np.empty(R)
+    u = np.empty(R)
+    need = np.empty(R, dtype=np.int64)
     large = 0
     for d in range(D):
         e = dept_exec[d]
@@ -656,25 +743,17 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
             push = push * conditions
             peers = a / head[d, r] * (1.0 - cross[r]) + cross[r] * share[r]
             h = (push * p_push[r] + conditions * q_imitate[r] * peers) / load[r]
-            if h < 0.0:
-                h = 0.0
-            elif h > 1.0:
-                h = 1.0
-            hazard[d, r] = h
-            x = binomial_one(head[d, r] - a, h, keys[r], mixed_adopt[d])
-            large += x == LARGE
-            adopt[d, r] = x
-            if revert:
-                t = theta[r] - (lead * 0.4 + 0.4 * owner_push[r] + 0.2 * resources[r])
-                if t < 0.0:
-                    t = 0.0
-                t = t * reversion[r] / max(theta[r], 1e-12)
-                rate[d, r] = t
-                x = binomial_one(a, t, keys[r], mixed_revert[d])
-                large += x == LARGE
-                back[d, r] = x
-            else:
-                back[d, r] = 0.0
+            h = 0.0 if h < 0.0 else h
+            hazard[d, r] = 1.0 if h > 1.0 else h
+            others[r] = head[d, r] - a
+            t = theta[r] - (lead * 0.4 + 0.4 * owner_push[r] + 0.2 * resources[r])
+            t = 0.0 if t < 0.0 else t
+            rate[d, r] = t * reversion[r] / max(theta[r], 1e-12)
+        large += binomial_row(others, hazard[d], keys, mixed_adopt[d], adopt[d], u, need)
+        if revert:
+            large += binomial_row(adopters[d], rate[d], keys, mixed_revert[d], back[d], u, need)
+        else:
+            back[d] = 0.0
     return large
 
 
