@@ -9,6 +9,7 @@ Per replication (``outcomes``): ``final_adoption``, ``weeks_to_50``,
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from .engine import agent_sum
@@ -179,6 +180,12 @@ class Recorder:
         m, t = self.m, self.n
         if t >= self.adoption64.shape[0]:
             self.grow(max(52, t))
+        if not self._record_fast(m, t):
+            self._record_numpy(m, t)
+        self.n = t + 1
+
+    def _record_numpy(self, m, t: int) -> None:
+        """Tick ``t`` from the metric functions themselves (the reference for :func:`_record_kernel`)."""
         self.adoption64[t] = adoption_share(m)
         for k, f in METRICS.items():
             # (adoption is adoption_share, just computed)
@@ -192,7 +199,178 @@ class Recorder:
                 np.divide(m.adopters, m.st.head, out=self.dept[t])
             self.exec_true[t] = m.buy_in
             self.exec_expr[t] = expressed_view(m)
-        self.n = t + 1
+
+    def _record_fast(self, m, t: int) -> bool:
+        """Tick ``t`` in one call of :func:`_record_kernel`; False (nothing written) for state it does not take."""
+        R, E, D = m.R, m.E, m.D
+        buy, jeal, covert, adopters, ready, skill = m.buy_in, m.jealousy, m.covert, m.adopters, m.readiness, m.skill
+        head, met = m.st.head, m.committee_met
+        if type(met) in (bool, np.bool_):
+            met = np.full(R, met)
+        flags = m.owner_present, m.ev_owner_left, m.ev_successor, m.ev_budget_cut, met
+        ok = (R > 0 and _is(buy, (E, R)) and _is(jeal, (E, R)) and _is(covert, (E, R), np.bool_)
+              and _is(adopters, (D, R)) and _is(ready, (D, R)) and _is(skill, (D, R))
+              and type(head) is np.ndarray and head.shape in ((D, 1), (D, R)) and head.dtype == np.float64
+              and all(_is(x, (R,), np.bool_) for x in flags) and _is(m.ev_detected, (R,), np.int64)
+              and _is(self.detections, (R,)) and self.adoption64.shape[1:] == (R,))
+        if self.per_agent:
+            per_agent = (self.dept[t], self.exec_true[t], self.exec_expr[t])
+            ok = ok and per_agent[0].shape == (D, R) and per_agent[1].shape == per_agent[2].shape == (E, R)
+        else:
+            per_agent = (_NO_ROWS, _NO_ROWS, _NO_ROWS)
+        if not ok:
+            return False
+        _record_kernel(
+            buy, jeal, covert, _column(m.pressure, R), m.owner, adopters, ready, skill, head,
+            _column(m.st.total_headcount, R), *(_column(x, R) for x in (m.credibility, m.spent, m.cx, m.results,
+                                                                         m.fatigue)),
+            *flags, m.ev_detected, t > 0, self.detections, self.adoption64[t],
+            tuple([self.series[k][t] for k in _KERNEL_SERIES]), self.per_agent, *per_agent)
+        return True
+
+
+# The order of the series rows :func:`_record_kernel` fills.
+_KERNEL_SERIES = (
+    "adoption", "buy_in", "expressed_buy_in", "covert_resisters", "jealousy", "owner_credibility", "owner_present",
+    "budget_spent", "readiness", "skill", "cx_index", "results", "fatigue",
+    "owner_left", "successor_arrived", "budget_cut", "resistance_detected", "committee_met",
+)
+assert set(_KERNEL_SERIES) == {*METRICS, *EVENTS} and len(_KERNEL_SERIES) == len(METRICS) + len(EVENTS)
+_NO_ROWS = np.zeros((0, 0), dtype=np.float32)
+
+
+def _is(a, shape: tuple, dtype=np.float64) -> bool:
+    """Whether ``a`` is a plain ndarray of ``shape`` and ``dtype`` (what :func:`_record_kernel` takes)."""
+    return type(a) is np.ndarray and a.shape == shape and a.dtype == dtype
+
+
+def _column(x, R: int) -> np.ndarray:
+    """``x`` (a number, or one per replication) as a writeable contiguous float64 ``(R,)`` array."""
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.shape == (R,) and x.flags.c_contiguous \
+            and x.flags.writeable:
+        return x
+    out = np.empty(R)
+    out[...] = x  # np.full(R, x, dtype=np.float64), or x.astype(np.float64) for an array
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _record_kernel(buy_in, jealousy, covert, pressure, owner, adopters, readiness, skill, head, total,
+                   credibility, spent, cx, results, fatigue, present, ev_left, ev_successor, ev_cut, met,
+                   ev_detected, events, detections, adoption64, rows, per_agent, dept, exec_true, exec_expr):
+    """Every metric of a tick in one pass: the arithmetic of :data:`METRICS` and :data:`EVENTS`, bit for bit.
+
+    ``rows`` are the tick's series rows in the order of ``_KERNEL_SERIES`` (the events'
+    only when ``events``); ``adoption64`` gets the float64 adoption. Sums over agents run
+    ((0 + a[0]) + a[1]) + ... per replication, as :func:`~cxsim.engine.agent_sum`, into
+    ``(R,)`` accumulators; every value is computed in float64 and rounded to float32 on
+    store, as numpy's assignment does. A covert executive expresses
+    ``np.maximum(buy_in, pressure)`` (NaN if either is, else the larger; ``pressure`` on
+    a tie), as :func:`~cxsim.submodels.expressed_view`. ``pressure``, ``total``,
+    ``credibility``, ... are float64 ``(R,)`` columns; ``head`` is ``(D, 1)`` or ``(D, R)``.
+    """
+    E, R = buy_in.shape
+    D = adopters.shape[0]
+    s_buy, s_expr, s_covert, s_jeal = np.zeros(R), np.zeros(R), np.zeros(R), np.zeros(R)
+    for e in range(E):
+        # (one loop per case, branch-free inside, so that it vectorizes)
+        if per_agent:
+            for r in range(R):
+                b = buy_in[e, r]
+                p = pressure[r]
+                c = covert[e, r]
+                x = (b if (b > p) | (b != b) else p) if c else b
+                s_buy[r] += b
+                s_expr[r] += x
+                s_covert[r] += 1.0 if c else 0.0
+                s_jeal[r] += jealousy[e, r]
+                exec_true[e, r] = np.float32(b)
+                exec_expr[e, r] = np.float32(x)
+        else:
+            for r in range(R):
+                b = buy_in[e, r]
+                p = pressure[r]
+                c = covert[e, r]
+                x = (b if (b > p) | (b != b) else p) if c else b
+                s_buy[r] += b
+                s_expr[r] += x
+                s_covert[r] += 1.0 if c else 0.0
+                s_jeal[r] += jealousy[e, r]
+    s_adopt, s_ready, s_skill, h_one = np.zeros(R), np.zeros(R), np.zeros(R), np.empty(R)
+    for d in range(D):
+        if head.shape[1] == R:
+            h_d = head[d]
+        else:
+            h_one[:] = head[d, 0]
+            h_d = h_one
+        if per_agent:
+            for r in range(R):
+                a = adopters[d, r]
+                h = h_d[r]
+                s_adopt[r] += a
+                s_ready[r] += readiness[d, r] * h
+                s_skill[r] += skill[d, r] * h
+                dept[d, r] = np.float32(a / h)
+        else:
+            for r in range(R):
+                h = h_d[r]
+                s_adopt[r] += adopters[d, r]
+                s_ready[r] += readiness[d, r] * h
+                s_skill[r] += skill[d, r] * h
+    for r in range(R):  # (0 without departments)
+        adoption64[r] = s_adopt[r] / total[r] if D else 0.0
+    _store(adoption64, rows[0])
+    _mean(s_buy, E, rows[1])
+    _mean(s_expr, E, rows[2])
+    _store(s_covert, rows[3])
+    if E > 1:
+        for r in range(R):
+            rows[4][r] = np.float32((s_jeal[r] - jealousy[owner, r]) / (E - 1))
+    else:
+        rows[4][:] = 0.0
+    _store(credibility, rows[5])
+    _store_flag(present, rows[6])
+    _store(spent, rows[7])
+    _ratio(s_ready, total, D, rows[8])
+    _ratio(s_skill, total, D, rows[9])
+    _store(cx, rows[10])
+    _store(results, rows[11])
+    _store(fatigue, rows[12])
+    if events:
+        _store_flag(ev_left, rows[13])
+        _store_flag(ev_successor, rows[14])
+        _store_flag(ev_cut, rows[15])
+        for r in range(R):
+            n = np.float64(ev_detected[r])  # (int64 -> float64 -> float32, as astype(np.float64))
+            rows[16][r] = np.float32(n)
+            detections[r] += n
+        _store_flag(met, rows[17])
+
+
+@numba.njit(nogil=True, error_model="numpy", inline="always")
+def _store(src, row):
+    for r in range(src.shape[0]):
+        row[r] = np.float32(src[r])
+
+
+@numba.njit(nogil=True, error_model="numpy", inline="always")
+def _store_flag(flag, row):
+    for r in range(flag.shape[0]):
+        row[r] = np.float32(1.0 if flag[r] else 0.0)
+
+
+@numba.njit(nogil=True, error_model="numpy", inline="always")
+def _mean(s, n, row):
+    """``s / n``, zeros when ``n`` is 0, rounded into ``row``."""
+    for r in range(s.shape[0]):
+        row[r] = np.float32(s[r] / n if n else 0.0)
+
+
+@numba.njit(nogil=True, error_model="numpy", inline="always")
+def _ratio(s, total, D, row):
+    """``s / total``, zeros without departments, rounded into ``row``."""
+    for r in range(s.shape[0]):
+        row[r] = np.float32(s[r] / total[r] if D else 0.0)
 
 
 def first_week_at(series: np.ndarray, level: float) -> np.ndarray:

@@ -28,12 +28,13 @@ try:  # the ufunc np.clip calls, without np.clip's Python-level argument handlin
 except ImportError:  # numpy < 2
     from numpy.core.umath import clip as _clip_ufunc
 
-__all__ = ["Streams", "replication_keys", "binomial", "binomial_one", "uniform_of", "LARGE"]
+__all__ = ["Streams", "replication_keys", "binomial", "binomial_row", "scratch", "uniform_of", "LARGE"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
+_S30, _S27, _S31, _S11, _S43 = (np.uint64(s) for s in (30, 27, 31, 11, 43))
+_LOW32 = np.uint64(0xFFFFFFFF)
 _TO_UNIT = 2.0**-53
 _BELOW_ONE = np.nextafter(1.0, 0.0)
 
@@ -245,20 +246,80 @@ class Streams:
 
 _SMALL_MEAN = 30.0
 LARGE = -1.0  # marks an element the kernels leave to the normal approximation (counts are never negative)
+_WALK = 4  # CDF terms every open draw takes without a branch; longer walks continue one term at a time
+
+# log(1 - q) = 2 atanh(s), s = q / (q - 2): the series in s^2 has coefficients 1 / (2j + 1); 17 terms
+# leave a truncation error below 1e-17 for |s| <= 1/3 (q <= 1/2). exp(r) for |r| <= ln(2)/2: Taylor
+# coefficients 1/j!, j = 0..13 (truncation error below 1e-17). Both in :func:`_pmf0`.
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * _LN2_HI is exact for |k| < 2**11 (fdlibm)
+_LN2_LO = 1.90821492927058770002e-10
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def uniform_of(z):
-    """:func:`_fmix` then :func:`_to_unit` for one word: the same integer and float operations."""
+    """:func:`_fmix` then :func:`_to_unit` for one word: the same integer and float operations.
+
+    The top 53 bits go to float64 as two exact halves (21 and 32 bits), which vectorizes
+    where a 64-bit integer conversion would not; the sum is the same exact integer.
+    """
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     z = z ^ (z >> _S31)
-    return min((float(np.int64(z >> _S11)) + 0.5) * _TO_UNIT, _BELOW_ONE)  # (below 2**53: exact via int64)
+    top = float(np.int32(z >> _S43)) * 4294967296.0 + float(np.int64((z >> _S11) & _LOW32))
+    return min((top + 0.5) * _TO_UNIT, _BELOW_ONE)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pmf0(n, q):
+    """(1 - q)^n = exp(n log(1 - q)) for 0 <= q <= 1/2 and n (1 - q)... below 60, in plain arithmetic.
+
+    No library calls and no branches, so that loops over many draws vectorize and the
+    result is the same on every machine: log(1 - q) by the atanh series, exp by
+    Cody-Waite reduction to |r| <= ln(2)/2, a degree-13 Taylor polynomial and an exact
+    scaling by 2^k. Relative error a few units in the last place: a draw can differ from
+    one with correctly rounded functions only if its uniform falls within ~1e-15 of a
+    CDF value.
+    """
+    # (Polynomials by Estrin's scheme, written out: short dependency chains, and no loop over a tuple of
+    # coefficients, which would keep the compiler from vectorizing.)
+    s = q / (q - 2.0)
+    x = s * s
+    x2 = x * x
+    x4 = x2 * x2
+    x8 = x4 * x4
+    # sum_j x^j / (2j + 1), j = 0..16
+    a0 = (1.0 + 0.3333333333333333 * x) + (0.2 + 0.14285714285714285 * x) * x2
+    a1 = (0.1111111111111111 + 0.09090909090909091 * x) + (0.07692307692307693 + 0.06666666666666667 * x) * x2
+    a2 = (0.058823529411764705 + 0.05263157894736842 * x) + (0.047619047619047616 + 0.043478260869565216 * x) * x2
+    a3 = (0.04 + 0.037037037037037035 * x) + (0.034482758620689655 + 0.03225806451612903 * x) * x2
+    series = (a0 + a1 * x4) + ((a2 + a3 * x4) + 0.030303030303030304 * x8) * x8
+    t = n * (2.0 * s * series)  # n log(1 - q), in [-60, 0]
+    k = np.floor(t * _LOG2E + 0.5)
+    r = (t - k * _LN2_HI) - k * _LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    r8 = r4 * r4
+    # sum_j r^j / j!, j = 0..13
+    b0 = (1.0 + 1.0 * r) + (0.5 + 0.16666666666666666 * r) * r2
+    b1 = (0.041666666666666664 + 0.008333333333333333 * r) + (0.001388888888888889 + 0.0001984126984126984 * r) * r2
+    b2 = (2.48015873015873e-05 + 2.7557319223985893e-06 * r) + (2.755731922398589e-07 + 2.505210838544172e-08 * r) * r2
+    e = (b0 + b1 * r4) + (b2 + (2.08767569878681e-09 + 1.6059043836821613e-10 * r) * r4) * r8
+    # times 2^k = product of 2^-(2^i) over the bits i of -k (0 <= -k < 128): exact
+    m = -k
+    f0 = 0.5 if np.floor(m * 1.0) - 2.0 * np.floor(m * 0.5) > 0.5 else 1.0
+    f1 = 0.25 if np.floor(m * 0.5) - 2.0 * np.floor(m * 0.25) > 0.5 else 1.0
+    f2 = 0.0625 if np.floor(m * 0.25) - 2.0 * np.floor(m * 0.125) > 0.5 else 1.0
+    f3 = 0.00390625 if np.floor(m * 0.125) - 2.0 * np.floor(m * 0.0625) > 0.5 else 1.0
+    f4 = 1.52587890625e-05 if np.floor(m * 0.0625) - 2.0 * np.floor(m * 0.03125) > 0.5 else 1.0
+    f5 = 2.3283064365386963e-10 if np.floor(m * 0.03125) - 2.0 * np.floor(m * 0.015625) > 0.5 else 1.0
+    f6 = 5.421010862427522e-20 if np.floor(m * 0.015625) - 2.0 * np.floor(m * 0.0078125) > 0.5 else 1.0
+    return e * (((f0 * f1) * (f2 * f3)) * ((f4 * f5) * f6))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _settled(n, q, u):
-    """Whether X = 0 is certain without exp and log1p: u at most a lower bound of pmf(0) = (1 - q)^n.
+    """Whether X = 0 is certain from a cheap bound: u at most a lower bound of pmf(0) = (1 - q)^n.
 
     With y = n q / (1 - q) >= -n log1p(-q), (1 - q)^n >= exp(-y) >= 1 - y + y^2/2 - y^3/6.
     The 1e-12 margin is far above the rounding error of the computed pmf(0) and of the
@@ -269,109 +330,106 @@ def _settled(n, q, u):
     return u <= (1.0 - 1e-12) - (1.0 - (0.5 - y / 6.0) * y) * y
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _walk(n, q, u):
-    """Exact CDF inversion for one element with 0 < q <= 1/2, n > 0 (whole) and n q < 30: ``min(n, #{k : cdf(k) < u})``.
-
-    pmf(0) = exp(n log1p(-q)), r = q / (1 - q), then pmf(k+1) = pmf(k) * ((n - k) / (k + 1) * r)
-    and cdf(k+1) = cdf(k) + pmf(k+1), one term at a time until u <= cdf or k = n.
-
-    The first four terms are taken without a branch (counting u > cdf; the CDF never
-    decreases, and past k = n the terms are zero, the count capped at n): most draws
-    end within them, and a loop exit the processor cannot predict costs more than
-    the arithmetic.
-    """
-    pmf = math.exp(n * math.log1p(-q))
-    if u <= pmf:
-        return 0.0
-    ratio = q / (1.0 - q)
-    cdf = pmf
-    count = 1.0
-    k = 0.0
-    for _ in range(4):
-        pmf = pmf * ((n - k) / (k + 1.0) * ratio)
-        cdf = cdf + pmf
-        count += 1.0 if u > cdf else 0.0
-        k += 1.0
-    if u > cdf:
-        while k < n:
-            pmf = pmf * ((n - k) / (k + 1.0) * ratio)
-            cdf = cdf + pmf
-            if u <= cdf:
-                break
-            count += 1.0
-            k += 1.0
-    return min(count, n)
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _rarer(p):
+    """Clip ``p`` to [0, 1] (NaN stays NaN); return (q, flip): draw the rarer outcome q <= 1/2, flip back after."""
+    p = 0.0 if p < 0.0 else p
+    p = 1.0 if p > 1.0 else p
+    flip = p > 0.5
+    return (1.0 - p if flip else p), flip
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _invert(n, q, u):
-    """:func:`_walk` after the shortcut :func:`_settled`."""
-    if _settled(n, q, u):
-        return 0.0
-    return _walk(n, q, u)
+def _first_terms(n, q, u):
+    """pmf(0) and the first :data:`_WALK` terms of the inversion (see :func:`_invert_open`): (count, pmf, cdf)."""
+    f = _pmf0(n, q)
+    ratio = q / (1.0 - q)
+    c = f
+    k = 1.0 if u > c else 0.0
+    for t in range(_WALK):
+        f = f * ((n - t) / (t + 1.0) * ratio)
+        c = c + f
+        k += 1.0 if u > c else 0.0
+    return k, f, c
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _rarer(p):
-    """Clip ``p`` to [0, 1] (NaN stays NaN); return (q, flip): draw the rarer outcome q <= 1/2, flip back after."""
-    if p < 0.0:
-        p = 0.0
-    elif p > 1.0:
-        p = 1.0
-    if p > 0.5:
-        return 1.0 - p, True
-    return p, False
+def _invert_open(n, q, u, x):
+    """Exact CDF inversion of the open draws (0 < q <= 1/2, n > 0 whole, n q < 30): ``min(n, #{k : cdf(k) < u})``.
 
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def binomial_one(n, p, key, mixed):
-    """One binomial draw in a compiled kernel: replication ``key``, item hash ``mixed`` (:meth:`Streams.item_hashes`).
-
-    Hashes the uniform only when it is read. Returns :data:`LARGE` for a mean of 30
-    or more (rare): the caller finishes those with :meth:`Streams.finish_large`.
+    pmf(0) = :func:`_pmf0`, r = q / (1 - q), pmf(k+1) = pmf(k) * ((n - k) / (k + 1) * r),
+    cdf(k+1) = cdf(k) + pmf(k+1). Every draw takes the first :data:`_WALK` terms without
+    a branch, counting u > cdf (the CDF never decreases, and past k = n the terms are 0,
+    the count capped at n): this loop reads three arrays and writes one, and vectorizes;
+    most draws end there. The few still open (marked -1) redo those terms with the same
+    operations and continue one term at a time until u <= cdf or k = n.
     """
-    q, flip = _rarer(p)
-    x = 0.0
-    if q > 0.0 and n > 0.0:
-        if n * q >= _SMALL_MEAN:
-            return LARGE
-        x = _invert(n, q, uniform_of(key ^ mixed))
-    return n - x if flip else x
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def binomial_row(n, p, keys, mixed, out, u, need):
-    """:func:`binomial_one` for one item over all replications, in two passes; returns how many are :data:`LARGE`.
-
-    The first pass (no branches, so the compiler vectorizes it) hashes every
-    replication's uniform and settles the draws that are 0 for certain; the second
-    runs the exact inversion on the others. ``u`` (float64) and ``need`` (int64)
-    are scratch arrays of the row's length.
-    """
-    R = n.size
-    m = 0
-    for r in range(R):
-        q, flip = _rarer(p[r])
-        nn = n[r]
-        ur = uniform_of(keys[r] ^ mixed)
-        live = (q > 0.0) & (nn > 0.0)
-        open_ = live & ((nn * q >= _SMALL_MEAN) | (not _settled(nn, q, ur)))
-        out[r] = nn if flip else 0.0  # X = 0, flipped
-        u[r] = ur
-        need[m] = r
-        m += 1 if open_ else 0
-    large = 0
+    m = n.size
     for j in range(m):
-        r = need[j]
-        nn = n[r]
-        q, flip = _rarer(p[r])
-        if nn * q >= _SMALL_MEAN:
+        nn, uu = n[j], u[j]
+        k, _, c = _first_terms(nn, q[j], uu)
+        x[j] = -1.0 if (uu > c) & (nn > _WALK) else min(k, nn)
+    for j in range(m):
+        if x[j] < 0.0:
+            nn, qq, uu = n[j], q[j], u[j]
+            k, f, c = _first_terms(nn, qq, uu)
+            ratio = qq / (1.0 - qq)
+            t = float(_WALK)
+            while t < nn:
+                f = f * ((nn - t) / (t + 1.0) * ratio)
+                c = c + f
+                if uu <= c:
+                    break
+                k += 1.0
+                t += 1.0
+            x[j] = min(k, nn)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def scratch(R):
+    """Work arrays for :func:`binomial_row` over rows of ``R`` replications."""
+    return np.empty((6, R)), np.empty(R, dtype=np.int8), np.empty(R, dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def binomial_row(n, p, keys, mixed, out, work):
+    """Binomial(n[r], p[r]) draws for one item over all replications r; returns how many are :data:`LARGE`.
+
+    Replication r's uniform is hashed from ``keys[r] ^ mixed`` (``mixed`` from
+    :meth:`Streams.item_hashes`). A first pass without branches (it vectorizes) hashes
+    every uniform and settles the certain zeros (:func:`_settled`); the open draws are
+    gathered and inverted together (:func:`_invert_open`). Means of 30 or more are
+    marked :data:`LARGE` for :meth:`Streams.finish_large`. ``work`` is :func:`scratch`.
+    """
+    f, state, need = work
+    u, q, nn, qq, uu, x = f[0], f[1], f[2], f[3], f[4], f[5]
+    R = n.size
+    for r in range(R):
+        qr, flip = _rarer(p[r])
+        nr = n[r]
+        ur = uniform_of(keys[r] ^ mixed)
+        live = (qr > 0.0) & (nr > 0.0)
+        large = live & (nr * qr >= _SMALL_MEAN)
+        open_ = live & (not large) & (not _settled(nr, qr, ur))
+        state[r] = 2 if large else (1 if open_ else 0)
+        out[r] = nr if flip else 0.0  # X = 0 (flipped: n)
+        u[r] = ur
+        q[r] = qr
+    m = 0
+    large = 0
+    for r in range(R):  # gather the open draws
+        need[m] = r
+        nn[m] = n[r]
+        qq[m] = q[r]
+        uu[m] = u[r]
+        m += state[r] == 1
+        if state[r] == 2:
             out[r] = LARGE
             large += 1
-        else:
-            x = _walk(nn, q, u[r])
-            out[r] = nn - x if flip else x
+    _invert_open(nn[:m], qq[:m], uu[:m], x[:m])
+    for j in range(m):
+        r = need[j]
+        out[r] = n[r] - x[j] if p[r] > 0.5 else x[j]
     return large
 
 
@@ -379,29 +437,35 @@ def binomial_row(n, p, keys, mixed, out, u, need):
 def _binomial_hashed(keys, mixed, n, p, out):
     """:func:`binomial_row` over ``(k, R)`` arrays; returns how many elements were left as :data:`LARGE`."""
     k, R = out.shape
-    u = np.empty(R)
-    need = np.empty(R, dtype=np.int64)
+    work = scratch(R)
     large = 0
     for i in range(k):
-        large += binomial_row(n[i], p[i], keys, mixed[i], out[i], u, need)
+        large += binomial_row(n[i], p[i], keys, mixed[i], out[i], work)
     return large
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _binomial_given(n, p, u, out):
-    """:func:`_binomial_hashed` with the uniforms given: flat arrays of one size."""
+    """The draws of :func:`binomial_row` from given uniforms: flat arrays of one size; returns the :data:`LARGE` count."""
+    size = out.size
+    f, _, need = scratch(size)
+    nn, qq, uu, x = f[2], f[3], f[4], f[5]
+    m = 0
     large = 0
-    for j in range(out.size):
-        nn = n[j]
+    for j in range(size):
         q, flip = _rarer(p[j])
-        x = 0.0
-        if q > 0.0 and nn > 0.0:
-            if nn * q >= _SMALL_MEAN:
+        out[j] = n[j] if flip else 0.0
+        if (q > 0.0) & (n[j] > 0.0):
+            if n[j] * q >= _SMALL_MEAN:
                 out[j] = LARGE
                 large += 1
-                continue
-            x = _invert(nn, q, u[j])
-        out[j] = nn - x if flip else x
+            elif not _settled(n[j], q, u[j]):
+                need[m], nn[m], qq[m], uu[m] = j, n[j], q, u[j]
+                m += 1
+    _invert_open(nn[:m], qq[:m], uu[:m], x[:m])
+    for i in range(m):
+        j = need[i]
+        out[j] = n[j] - x[i] if p[j] > 0.5 else x[i]
     return large
 
 

@@ -32,7 +32,7 @@ import numba
 import numpy as np
 
 from ._ndtri import ndtri_scalar
-from .rng import LARGE, binomial_row, uniform_of
+from .rng import LARGE, binomial_row, scratch, uniform_of
 
 try:  # the ufunc np.clip calls, without np.clip's Python-level argument handling
     from numpy._core.umath import clip as _clip_ufunc
@@ -210,6 +210,14 @@ def _columns(R: int):
     return col
 
 
+def _head(m) -> np.ndarray:
+    """Department headcounts as a contiguous ``(D, R)`` array (kept on the engine)."""
+    head = getattr(m, "_head_full", None)
+    if head is None or head.shape != (m.D, m.R):
+        head = m._head_full = _full(m.st.head, (m.D, m.R))
+    return head
+
+
 def _full(x: np.ndarray, shape) -> np.ndarray:
     """``x`` broadcast to ``shape`` as a contiguous float64 array (for compiled kernels)."""
     if isinstance(x, np.ndarray) and x.shape == shape and x.dtype == np.float64 and x.flags.c_contiguous:
@@ -385,15 +393,17 @@ def _politics_kernel(jealousy, propensity, buy_in, exposed, credibility, owner_p
     """
     E, R = buy_in.shape
     per_rep = influence.shape[1] > 1
+    gs = np.empty(R)
     for r in range(R):
-        on = enabled[r]
-        gs = growth[r] * ((1.0 if owner_present[r] else 0.0) * credibility[r] * status_per[r])
-        total = 0.0
-        for i in range(E):
+        gs[r] = growth[r] * ((1.0 if owner_present[r] else 0.0) * credibility[r] * status_per[r])
+    total = np.zeros(R)
+    for i in range(E):  # (executive by executive: each row is contiguous over replications)
+        for r in range(R):
+            on = enabled[r]
             j = jealousy[i, r]
             b = buy_in[i, r]
             if on:
-                j = j + (propensity[i, r] * gs * (1.0 - j) - j * decay[r])
+                j = j + (propensity[i, r] * gs[r] * (1.0 - j) - j * decay[r])
             if i == owner:
                 j = 0.0
             if on:
@@ -406,11 +416,12 @@ def _politics_kernel(jealousy, propensity, buy_in, exposed, credibility, owner_p
             expressed[i, r] = max(b, pressure[r]) if hidden else b
             if on:
                 buy_in[i, r] = b - j * drag[r] * b * (1.0 if resisting else 0.0)
-                total += (1.0 if hidden else 0.0) * j * influence[i, r if per_rep else 0]
+                total[r] += (1.0 if hidden else 0.0) * j * influence[i, r if per_rep else 0]
                 x = exposed[i, r] - 1.0
                 exposed[i, r] = 0.0 if x < 0.0 else x
-        if on:
-            c = credibility[r] - erosion[r] * shield[r] * total * (1.0 if owner_present[r] else 0.0)
+    for r in range(R):
+        if enabled[r]:
+            c = credibility[r] - erosion[r] * shield[r] * total[r] * (1.0 if owner_present[r] else 0.0)
             c = 0.0 if c < 0.0 else c
             credibility[r] = 1.0 if c > 1.0 else c
 
@@ -470,26 +481,24 @@ def _influence_kernel(start, speaker, weights, self_w, buy_in, expressed, rate, 
     E, R = buy_in.shape
     per_rep = weights.shape[1] > 1
     self_rep = self_w.shape[1] > 1
-    heard = np.empty(E)
-    for r in range(R):
-        if not enabled[r]:
-            continue
-        wr = r if per_rep else 0
-        sr = r if self_rep else 0
-        for i in range(E):  # every listener hears the views of the start of the week
-            acc = 0.0
-            for t in range(start[i], start[i + 1]):
-                acc += weights[t, wr] * expressed[speaker[t], r]
-            heard[i] = acc + (buy_in[i, r] - expressed[i, r]) * self_w[i, sr]
-        for i in range(E):
-            b = buy_in[i, r] + (heard[i] - buy_in[i, r]) * rate[r]
-            if noisy[r]:
-                b = b + ndtri_scalar(uniform_of(keys[r] ^ mixed[i])) * noise[r]
-            if b < 0.0:
-                b = 0.0
-            elif b > 1.0:
-                b = 1.0
-            buy_in[i, r] = b
+    heard = np.zeros((E, R))
+    for i in range(E):  # every listener hears the views of the start of the week
+        for t in range(start[i], start[i + 1]):
+            j = speaker[t]
+            for r in range(R):
+                heard[i, r] += weights[t, r if per_rep else 0] * expressed[j, r]
+        for r in range(R):
+            heard[i, r] = heard[i, r] + (buy_in[i, r] - expressed[i, r]) * self_w[i, r if self_rep else 0]
+    for i in range(E):
+        mi = mixed[i]
+        for r in range(R):
+            if not enabled[r]:
+                continue
+            b = buy_in[i, r] + (heard[i, r] - buy_in[i, r]) * rate[r]
+            if noisy[r]:  # (a branch: the normal quantile is costly, and most replications need it or none)
+                b = b + ndtri_scalar(uniform_of(keys[r] ^ mi)) * noise[r]
+            b = 0.0 if b < 0.0 else b
+            buy_in[i, r] = 1.0 if b > 1.0 else b
 
 
 def persuasion(m) -> None:
@@ -498,21 +507,36 @@ def persuasion(m) -> None:
     enabled = _mask(on(m, "persuasion.enabled"))
     if enabled is False or m.E == 0:
         return
-    reach = _one_minus(m.jealousy)
-    reach *= m.owner_present * m.credibility  # (owner present * credibility) * (1 - jealousy)
-    effect = np.multiply(reach, p["persuasion.rate"])
-    effect *= m.trust  # (rate * reach) * trust
-    effect[m.owner] = 0.0
-    t = _one_minus(m.buy_in)
-    t *= effect
-    np.add(m.buy_in, t, out=m.buy_in, where=enabled)  # buy_in += effect * (1 - buy_in)
-    for x, rate in ((m.understanding, p["business_case.understanding_gain"]), (m.trust, p["persuasion.trust_gain"])):
-        np.multiply(reach, rate, out=effect)
-        np.subtract(1.0, x, out=t)
-        effect *= t
-        np.add(x, effect, out=x, where=enabled)  # x += (rate * reach) * (1 - x)
-    _clip01(m.buy_in, enabled)
-    _clip01(m.trust, enabled)
+    col = _columns(m.R)
+    _persuasion_kernel(m.jealousy, m.buy_in, m.understanding, m.trust, col(m.owner_present * m.credibility), m.owner,
+                       col(p["persuasion.rate"]), col(p["business_case.understanding_gain"]),
+                       col(p["persuasion.trust_gain"]), _flags(enabled, m.R))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _persuasion_kernel(jealousy, buy_in, understanding, trust, voice, owner, rate, understanding_gain, trust_gain,
+                       enabled):
+    """The arithmetic of :func:`persuasion` per executive and replication (where ``enabled``).
+
+    reach = (1 - jealousy) * (present * credibility); buy_in += ((rate * reach) * trust) * (1 - buy_in)
+    (0 for the owner); understanding and trust += (gain * reach) * (1 - x); buy_in and trust clipped.
+    """
+    E, R = buy_in.shape
+    for i in range(E):
+        for r in range(R):  # (new values, then kept where enabled: no branch, so the loop vectorizes)
+            on = enabled[r]
+            b0, u0, t0 = buy_in[i, r], understanding[i, r], trust[i, r]
+            reach = (1.0 - jealousy[i, r]) * voice[r]
+            effect = 0.0 if i == owner else reach * rate[r] * t0
+            b = b0 + (1.0 - b0) * effect
+            b = 0.0 if b < 0.0 else b
+            b = 1.0 if b > 1.0 else b
+            t = t0 + reach * trust_gain[r] * (1.0 - t0)
+            t = 0.0 if t < 0.0 else t
+            t = 1.0 if t > 1.0 else t
+            buy_in[i, r] = b if on else b0
+            understanding[i, r] = u0 + reach * understanding_gain[r] * (1.0 - u0) if on else u0
+            trust[i, r] = t if on else t0
 
 
 def business_case(m) -> None:
@@ -521,30 +545,56 @@ def business_case(m) -> None:
     enabled = _mask(on(m, "business_case.enabled"))
     if enabled is False:
         return
-    gain = np.where(m.cx0 < 1.0, (m.cx - m.cx0) / np.maximum(1.0 - m.cx0, 1e-12), 0.0)
-    np.add(m.results, (gain - m.results) / p["business_case.lag_weeks"], out=m.results, where=enabled)
+    R = m.R
+    col = _columns(R)
     theta = p["business_case.threshold"]
-    above = np.maximum(m.results - theta, 0.0)
-    below = np.zeros(m.R)
     impatient = _mask((m.week >= p["business_case.patience_weeks"]) & (theta > 0.0))
-    if impatient is not False:
-        # below = max(theta - results, 0) / theta
-        np.divide(np.maximum(theta - m.results, 0.0), theta, out=below, where=impatient)
-    up, down = p["business_case.gain"] * above, p["business_case.erosion"] * below
-    if m.E:
-        # buy_in += up * (1 - buy_in) - down * buy_in
-        t = _one_minus(m.buy_in)
-        t *= up
-        t -= np.multiply(m.buy_in, down)
-        np.add(m.buy_in, t, out=m.buy_in, where=enabled)
-        _clip01(m.buy_in, enabled)
-        # understanding += (gain * max(results, 0)) * (1 - understanding)
-        np.subtract(1.0, m.understanding, out=t)
-        t *= p["business_case.understanding_gain"] * np.maximum(m.results, 0.0)
-        np.add(m.understanding, t, out=m.understanding, where=enabled)
-        _clip01(m.understanding, enabled)
-    credibility = np.clip(m.credibility + up * (1.0 - m.credibility) - down * m.credibility, 0.0, 1.0)
-    m.credibility = _pick(enabled, credibility, m.credibility)
+    _business_case_kernel(m.results, m.cx, m.cx0, m.credibility, m.buy_in, m.understanding,
+                          col(p["business_case.lag_weeks"]), col(theta), _flags(impatient, R),
+                          col(p["business_case.gain"]), col(p["business_case.erosion"]),
+                          col(p["business_case.understanding_gain"]), _flags(enabled, R))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _business_case_kernel(results, cx, cx0, credibility, buy_in, understanding, lag, theta, impatient, gain,
+                          erosion, understanding_gain, enabled):
+    """The arithmetic of :func:`business_case` per replication (where ``enabled``).
+
+    seen gain g = (cx - cx0) / max(1 - cx0, 1e-12) (0 when cx0 = 1); results += (g - results) / lag;
+    up = gain * max(results - theta, 0); down = erosion * max(theta - results, 0) / theta once impatient;
+    buy_in += up (1 - buy_in) - down buy_in and understanding += (understanding_gain * max(results, 0))
+    (1 - understanding), clipped; credibility += up (1 - credibility) - down credibility, clipped.
+    """
+    E, R = buy_in.shape
+    up = np.zeros(R)
+    down = np.zeros(R)
+    learn = np.zeros(R)
+    for r in range(R):
+        if not enabled[r]:
+            continue
+        g = (cx[r] - cx0[r]) / max(1.0 - cx0[r], 1e-12) if cx0[r] < 1.0 else 0.0
+        res = results[r] + (g - results[r]) / lag[r]
+        results[r] = res
+        up[r] = gain[r] * max(res - theta[r], 0.0)
+        if impatient[r]:
+            down[r] = erosion[r] * (max(theta[r] - res, 0.0) / theta[r])
+        else:
+            down[r] = erosion[r] * 0.0
+        learn[r] = understanding_gain[r] * max(res, 0.0)
+        c = credibility[r] + up[r] * (1.0 - credibility[r]) - down[r] * credibility[r]
+        c = 0.0 if c < 0.0 else c
+        credibility[r] = 1.0 if c > 1.0 else c
+    for i in range(E):
+        for r in range(R):  # (new values, then kept where enabled: no branch, so the loop vectorizes)
+            b0, u0 = buy_in[i, r], understanding[i, r]
+            b = b0 + ((1.0 - b0) * up[r] - b0 * down[r])
+            b = 0.0 if b < 0.0 else b
+            b = 1.0 if b > 1.0 else b
+            u = u0 + (1.0 - u0) * learn[r]
+            u = 0.0 if u < 0.0 else u
+            u = 1.0 if u > 1.0 else u
+            buy_in[i, r] = b if enabled[r] else b0
+            understanding[i, r] = u if enabled[r] else u0
 
 
 def _successor_wait(vacancy_weeks, u: np.ndarray):
@@ -634,14 +684,22 @@ def mandate(m) -> None:
     spending = _spending(m)
     if spending is False or m.D == 0:
         return
-    intensity = _intensity(m)
-    # x += min(rate * intensity, 1) * (1 - x) for skill and readiness; silo -= min(...) * silo
-    for x, rate in ((m.skill, p["mandate.training_rate"]), (m.readiness, p["mandate.staff_rate"])):
-        t = _one_minus(x)
-        t *= np.minimum(rate * intensity, 1.0)
-        np.add(x, t, out=x, where=spending)
-    np.subtract(m.silo, np.multiply(m.silo, np.minimum(p["mandate.targets_rate"] * intensity, 1.0)), out=m.silo,
-                where=spending)
+    col = _columns(m.R)
+    _mandate_kernel(m.skill, m.readiness, m.silo, col(_intensity(m)), col(p["mandate.training_rate"]),
+                    col(p["mandate.staff_rate"]), col(p["mandate.targets_rate"]), _flags(spending, m.R))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _mandate_kernel(skill, readiness, silo, intensity, training, staff, targets, spending):
+    """Skill and readiness += min(rate * intensity, 1) * (1 - x); silo -= silo * min(targets * intensity, 1)."""
+    D, R = skill.shape
+    for d in range(D):
+        for r in range(R):  # (new values, then kept where spending: no branch, so the loop vectorizes)
+            on = spending[r]
+            s0, x0, o0 = skill[d, r], readiness[d, r], silo[d, r]
+            skill[d, r] = s0 + (1.0 - s0) * min(training[r] * intensity[r], 1.0) if on else s0
+            readiness[d, r] = x0 + (1.0 - x0) * min(staff[r] * intensity[r], 1.0) if on else x0
+            silo[d, r] = o0 - o0 * min(targets[r] * intensity[r], 1.0) if on else o0
 
 
 def readiness(m) -> None:
@@ -650,19 +708,40 @@ def readiness(m) -> None:
     enabled = _mask(on(m, "readiness.enabled"))
     if enabled is False or m.D == 0:
         return
-    lead = m.buy_in.take(m.st.dept_exec, axis=0)
-    lead -= m.readiness
-    lead *= p["readiness.alignment_rate"]
-    np.add(m.readiness, lead, out=m.readiness, where=enabled)  # readiness += rate * (lead - readiness)
-    share = adoption_share(m)
-    fatigue = m.fatigue + (p["readiness.fatigue_rate"] * m.st.load * (1.0 - share)
-                           - p["readiness.fatigue_recovery"] * share * m.fatigue)
-    np.maximum(fatigue, 0.0, out=fatigue)
-    m.fatigue = _pick(enabled, fatigue, m.fatigue)
-    # readiness -= (effect * fatigue) * readiness
-    np.subtract(m.readiness, np.multiply(m.readiness, p["readiness.fatigue_effect"] * m.fatigue), out=m.readiness,
-                where=enabled)
-    _clip01(m.readiness, enabled)
+    col = _columns(m.R)
+    _readiness_kernel(m.readiness, m.fatigue, m.buy_in, m.st.dept_exec, m.adopters, col(m.st.total_headcount),
+                      col(m.st.load), col(p["readiness.alignment_rate"]), col(p["readiness.fatigue_rate"]),
+                      col(p["readiness.fatigue_recovery"]), col(p["readiness.fatigue_effect"]), _flags(enabled, m.R))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _readiness_kernel(readiness, fatigue, buy_in, dept_exec, adopters, total, load, alignment, fatigue_rate,
+                      recovery, fatigue_effect, enabled):
+    """The arithmetic of :func:`readiness` per department and replication (where ``enabled``).
+
+    readiness += alignment * (buy_in[e(d)] - readiness); with a the adopted share,
+    fatigue = max(fatigue + ((rate * load) (1 - a) - (recovery * a) fatigue), 0);
+    readiness -= readiness (effect * fatigue), clipped.
+    """
+    D, R = readiness.shape
+    share = np.zeros(R)
+    for d in range(D):  # ((0 + a[0]) + a[1]) + ..., as agent_sum
+        for r in range(R):
+            share[r] += adopters[d, r]
+    for r in range(R):
+        if enabled[r]:
+            a = share[r] / total[r]
+            f = fatigue[r] + (fatigue_rate[r] * load[r] * (1.0 - a) - recovery[r] * a * fatigue[r])
+            fatigue[r] = 0.0 if f < 0.0 else f
+    for d in range(D):
+        e = dept_exec[d]
+        for r in range(R):  # (new values, then kept where enabled: no branch, so the loop vectorizes)
+            x0 = readiness[d, r]
+            x = x0 + (buy_in[e, r] - x0) * alignment[r]
+            x = x - x * (fatigue_effect[r] * fatigue[r])
+            x = 0.0 if x < 0.0 else x
+            x = 1.0 if x > 1.0 else x
+            readiness[d, r] = x if enabled[r] else x0
 
 
 def employee_adoption(m) -> None:
@@ -679,7 +758,7 @@ def employee_adoption(m) -> None:
     hazard, rate = np.empty((D, R)), np.empty((D, R))
     col = _columns(R)
     large = _adoption_kernel(
-        m.adopters, _full(st.head, (D, R)), m.buy_in, m.jealousy, m.covert, st.dept_exec, m.readiness, m.skill,
+        m.adopters, _head(m), m.buy_in, m.jealousy, m.covert, st.dept_exec, m.readiness, m.skill,
         m.silo, col(m.owner_present * m.credibility), col(st.total_headcount), col(st.load), col(resources),
         col(p["politics.sabotage"]), col(p["adoption.readiness_weight"]), col(p["adoption.skill_weight"]),
         col(p["adoption.silo_weight"]), col(p["adoption.leadership_weight"]), col(p["adoption.owner_weight"]),
@@ -688,7 +767,7 @@ def employee_adoption(m) -> None:
         m.rng.keys, m.rng.item_hashes(m.week, "adopt", D), m.rng.item_hashes(m.week, "revert", D),
         adopt, back, hazard, rate)
     if large:  # means of 30 or more: the normal approximation (rare)
-        for stream, x, n, q in (("adopt", adopt, _full(st.head, (D, R)) - m.adopters, hazard),
+        for stream, x, n, q in (("adopt", adopt, _head(m) - m.adopters, hazard),
                                 ("revert", back, m.adopters, rate)):
             if (x == LARGE).any():
                 m.rng.finish_large(m.week, stream, x, n, q)
@@ -727,8 +806,7 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
     for r in range(R):
         share[r] /= total[r]
     others = np.empty(R)
-    u = np.empty(R)
-    need = np.empty(R, dtype=np.int64)
+    work = scratch(R)
     large = 0
     for d in range(D):
         e = dept_exec[d]
@@ -749,9 +827,9 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
             t = theta[r] - (lead * 0.4 + 0.4 * owner_push[r] + 0.2 * resources[r])
             t = 0.0 if t < 0.0 else t
             rate[d, r] = t * reversion[r] / max(theta[r], 1e-12)
-        large += binomial_row(others, hazard[d], keys, mixed_adopt[d], adopt[d], u, need)
+        large += binomial_row(others, hazard[d], keys, mixed_adopt[d], adopt[d], work)
         if revert:
-            large += binomial_row(adopters[d], rate[d], keys, mixed_revert[d], back[d], u, need)
+            large += binomial_row(adopters[d], rate[d], keys, mixed_revert[d], back[d], work)
         else:
             back[d] = 0.0
     return large
@@ -763,11 +841,21 @@ def skill(m) -> None:
     enabled = _mask(on(m, "skill.enabled"))
     if enabled is False or m.D == 0:
         return
-    t = m.adopters / m.st.head
-    t *= p["skill.learning_rate"]
-    t *= _one_minus(m.skill)
-    np.add(m.skill, t, out=m.skill, where=enabled)  # skill += (rate * adopted share) * (1 - skill)
-    _clip01(m.skill, enabled)
+    _skill_kernel(m.skill, m.adopters, _head(m), _columns(m.R)(p["skill.learning_rate"]),
+                  _flags(enabled, m.R))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _skill_kernel(skill, adopters, head, rate, enabled):
+    """Skill += ((adopted share) * rate) * (1 - skill), clipped, where ``enabled``."""
+    D, R = skill.shape
+    for d in range(D):
+        for r in range(R):  # (new value, then kept where enabled: no branch, so the loop vectorizes)
+            s0 = skill[d, r]
+            x = s0 + adopters[d, r] / head[d, r] * rate[r] * (1.0 - s0)
+            x = 0.0 if x < 0.0 else x
+            x = 1.0 if x > 1.0 else x
+            skill[d, r] = x if enabled[r] else s0
 
 
 def journey(m) -> None:
@@ -784,7 +872,7 @@ def journey(m) -> None:
     col = _columns(m.R)
     lam = col(_pick(on(m, "journey.enabled"), p["journey.weak_link_exponent"], 1.0))
     m.cx = np.empty(m.R)
-    _journey_kernel(*_stage_terms(m.st), m.adopters, _full(m.st.head, m.adopters.shape), col(base), lam, m.cx)
+    _journey_kernel(*_stage_terms(m.st), m.adopters, _head(m), col(base), lam, m.cx)
 
 
 def _stage_terms(st):
@@ -819,27 +907,32 @@ def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
     S = start.size - 1
     D, R = adopters.shape
     per_rep = weights.shape[1] > 1
-    share = np.empty(D)
-    for r in range(R):
-        wr = r if per_rep else 0
-        lr = lam[r]
-        for d in range(D):
-            share[d] = adopters[d, r] / head[d, r]
-        total = 0.0
-        for s in range(S):
-            acc = 0.0
-            for t in range(start[s], start[s + 1]):
-                acc += weights[t, wr] * share[dept[t]]
-            q = acc * (1.0 - base[r]) + base[r]
+    share = np.empty((D, R))
+    for d in range(D):
+        for r in range(R):
+            share[d, r] = adopters[d, r] / head[d, r]
+    acc = np.empty(R)
+    total = np.zeros(R)
+    for s in range(S):
+        acc[:] = 0.0
+        for t in range(start[s], start[s + 1]):
+            d = dept[t]
+            for r in range(R):
+                acc[r] += weights[t, r if per_rep else 0] * share[d, r]
+        for r in range(R):
+            q = acc[r] * (1.0 - base[r]) + base[r]
+            lr = lam[r]
             if lr == 1.0:
-                total += q
+                total[r] += q
             elif abs(lr) < 1e-9:
-                total += math.log(max(q, 1e-12))
+                total[r] += math.log(max(q, 1e-12))
             else:
-                total += max(q, 1e-12) ** lr
+                total[r] += max(q, 1e-12) ** lr
+    for r in range(R):
+        lr = lam[r]
         if lr == 1.0:
-            cx[r] = total / S
+            cx[r] = total[r] / S
         elif abs(lr) < 1e-9:
-            cx[r] = math.exp(total / S)
+            cx[r] = math.exp(total[r] / S)
         else:
-            cx[r] = (total / S) ** (1.0 / lr)
+            cx[r] = (total[r] / S) ** (1.0 / lr)
