@@ -17,7 +17,6 @@ xor a mixed counter; SplitMix64 passes BigCrush as a sequence generator.
 from __future__ import annotations
 
 import functools
-import math
 
 import numba
 import numpy as np
@@ -272,14 +271,15 @@ def uniform_of(z):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _pmf0(n, q):
-    """(1 - q)^n = exp(n log(1 - q)) for 0 <= q <= 1/2 and n (1 - q)... below 60, in plain arithmetic.
+    """(1 - q)^n = exp(n log(1 - q)) for 0 < q <= 1/2 and -n log(1 - q) at most 60, in plain arithmetic.
 
-    No library calls and no branches, so that loops over many draws vectorize and the
-    result is the same on every machine: log(1 - q) by the atanh series, exp by
-    Cody-Waite reduction to |r| <= ln(2)/2, a degree-13 Taylor polynomial and an exact
-    scaling by 2^k. Relative error a few units in the last place: a draw can differ from
-    one with correctly rounded functions only if its uniform falls within ~1e-15 of a
-    CDF value.
+    (The callers' draws have n q < 30, so -n log(1 - q) <= n q / (1 - q) < 60.) No library
+    calls and no branches, so that loops over many draws vectorize and the result is the
+    same on every machine: log(1 - q) by the atanh series, exp by Cody-Waite reduction to
+    |r| <= ln(2)/2, a degree-13 Taylor polynomial and an exact scaling by 2^k. Against
+    exp(n log1p(-q)) from the C library the relative difference is at most ~1.5e-14
+    (n log(1 - q) itself is only that well conditioned): a draw could come out
+    differently only if its uniform fell that close to a CDF value.
     """
     # (Polynomials by Estrin's scheme, written out: short dependency chains, and no loop over a tuple of
     # coefficients, which would keep the compiler from vectorizing.)
@@ -446,7 +446,7 @@ def _binomial_hashed(keys, mixed, n, p, out):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _binomial_given(n, p, u, out):
-    """The draws of :func:`binomial_row` from given uniforms: flat arrays of one size; returns the :data:`LARGE` count."""
+    """The draws of :func:`binomial_row` from given uniforms (flat arrays of one size); returns the LARGE count."""
     size = out.size
     f, _, need = scratch(size)
     nn, qq, uu, x = f[2], f[3], f[4], f[5]

@@ -318,10 +318,18 @@ def sponsorship(m) -> None:
     m.sponsor = _pick(active, strength, 0.0)
     pulling = _mask(m.sponsor > 0.0)
     if pulling is not False and m.E:
-        # buy_in += (rate * sponsor) * (1 - buy_in)
-        t = _one_minus(m.buy_in)
-        t *= p["sponsorship.coownership_rate"] * m.sponsor
-        np.add(m.buy_in, t, out=m.buy_in, where=pulling)
+        col = _columns(m.R)
+        _pull_kernel(m.buy_in, col(p["sponsorship.coownership_rate"] * m.sponsor), _flags(pulling, m.R))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _pull_kernel(x, rate, on):
+    """X += rate * (1 - x) where ``on``, for ``x (n, R)`` and ``(R,)`` columns ``rate`` and ``on``."""
+    n, R = x.shape
+    for i in range(n):
+        for r in range(R):
+            x0 = x[i, r]
+            x[i, r] = x0 + (1.0 - x0) * rate[r] if on[r] else x0
 
 
 def committee(m) -> None:

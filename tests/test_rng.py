@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -181,3 +183,29 @@ def test_binomial_inversion_is_monotone_in_u():
     x = binomial(np.full(u.size, 40.0), np.full(u.size, 0.3), u, np.full(u.size, 0.5))
     assert (np.diff(x) >= 0).all()
     assert x[0] <= 3 and x[-1] >= 22  # spans the distribution's range
+
+
+def test_hashed_draws_equal_draws_from_the_uniforms():
+    """Streams.binomials (uniforms hashed inside the kernel) gives binomial(n, p, u[:k], u[k:]) exactly."""
+    s = _streams(reps=range(64))
+    n = np.tile(np.array([0.0, 1.0, 3.0, 40.0, 300.0, 900.0, 10_000.0, 57.0])[:, None], (3, 64))
+    p = np.tile(np.array([0.2, 0.9, 0.03, 0.6, 0.01, 0.5, 0.001, 0.45])[:, None], (3, 64))
+    p[::5] = np.nan  # (NaN probabilities give 0, as clipping leaves them NaN)
+    k = n.shape[0]
+    for week in (0, 3, 11):
+        (hashed,) = s.binomials(week, [("adopt", n, p)])
+        u = s.uniform(week, "adopt", 2 * k)
+        np.testing.assert_array_equal(hashed, binomial(n, p, u[:k], u[k:]))
+
+
+def test_pmf0_matches_the_c_library():
+    """The plain-arithmetic (1 - q)^n agrees with exp(n log1p(-q)) to ~1e-14 over the sampler's whole domain."""
+    from cxsim.rng import _pmf0
+
+    q = np.concatenate([np.geomspace(1e-12, 0.5, 400), np.linspace(0.01, 0.5, 400)])
+    for n in (1.0, 2.0, 7.0, 60.0, 999.0, 29_999.0):
+        for qi in q[n * q < 30.0]:
+            exact = math.exp(n * math.log1p(-qi))
+            # n log(1 - q) carries a rounding error of ~|n log(1 - q)| * 1.1e-16 <= 60 * 1.1e-16 in any
+            # evaluation, so the two agree to a few 1e-15, far from the 5e-14 allowed here.
+            assert abs(_pmf0(n, qi) - exact) <= 5e-14 * exact, (n, qi)
