@@ -402,25 +402,25 @@ def binomial_row(n, p, keys, mixed, out, work):
     marked :data:`LARGE` for :meth:`Streams.finish_large`. ``work`` is :func:`scratch`.
     """
     f, state, need = work
-    u, q, nn, qq, uu, x = f[0], f[1], f[2], f[3], f[4], f[5]
+    u, nn, qq, uu, x = f[0], f[2], f[3], f[4], f[5]
     R = n.size
+    for r in range(R):  # (each of these two loops reads a few arrays, writes one, and vectorizes)
+        u[r] = uniform_of(keys[r] ^ mixed)
     for r in range(R):
-        qr, flip = _rarer(p[r])
-        nr = n[r]
-        ur = uniform_of(keys[r] ^ mixed)
+        qr, _ = _rarer(p[r])
+        nr, ur = n[r], u[r]
         live = (qr > 0.0) & (nr > 0.0)
         large = live & (nr * qr >= _SMALL_MEAN)
         open_ = live & (not large) & (not _settled(nr, qr, ur))
         state[r] = 2 if large else (1 if open_ else 0)
-        out[r] = nr if flip else 0.0  # X = 0 (flipped: n)
-        u[r] = ur
-        q[r] = qr
     m = 0
     large = 0
-    for r in range(R):  # gather the open draws
+    for r in range(R):  # X = 0 (flipped: n) unless open; gather the open draws
+        qr, flip = _rarer(p[r])
+        out[r] = n[r] if flip else 0.0
         need[m] = r
         nn[m] = n[r]
-        qq[m] = q[r]
+        qq[m] = qr
         uu[m] = u[r]
         m += state[r] == 1
         if state[r] == 2:

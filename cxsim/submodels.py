@@ -201,12 +201,24 @@ def _inplace(op, a, b):
     return op(a, b)
 
 
+_COLUMNS: dict = {}  # (R, scalar) -> its (R,) column, shared: kernels never write to a parameter column
+
+
 def _columns(R: int):
     """A function giving a parameter (scalar or per-replication) as a contiguous float64 ``(R,)`` column."""
     def col(x):
-        if isinstance(x, np.ndarray) and x.shape == (R,) and x.dtype == np.float64 and x.flags.c_contiguous:
-            return x
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (R,)))
+        if isinstance(x, np.ndarray):
+            if x.shape == (R,) and x.dtype == np.float64 and x.flags.c_contiguous:
+                return x
+            return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (R,)))
+        value = float(x)
+        key = (R, value.hex())  # (the hex form tells -0.0 from 0.0)
+        column = _COLUMNS.get(key)
+        if column is None:
+            if len(_COLUMNS) > 4096:
+                _COLUMNS.clear()
+            column = _COLUMNS[key] = np.full(R, value)
+        return column
     return col
 
 
@@ -813,31 +825,40 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
             share[r] += adopters[d, r]
     for r in range(R):
         share[r] /= total[r]
-    others = np.empty(R)
+    rows = np.empty((5, R))  # (lead, conditions, push, peers, others) of one department
+    lead, conditions, push, peers, others = rows[0], rows[1], rows[2], rows[3], rows[4]
     work = scratch(R)
     large = 0
     for d in range(D):
+        # Each loop reads a few arrays and writes one, without branches, so that it vectorizes.
         e = dept_exec[d]
+        b, j, cov, a, h = buy_in[e], jealousy[e], covert[e], adopters[d], head[d]
         for r in range(R):
-            a = adopters[d, r]
-            lead = buy_in[e, r]
-            lead = lead * (1.0 - jealousy[e, r] * sabotage_w[r] * (1.0 if covert[e, r] else 0.0))
-            conditions = ((readiness[d, r] * 2.0 - 1.0) * readiness_w[r] + 1.0) * (
-                (skill[d, r] * 2.0 - 1.0) * skill_w[r] + 1.0)
-            conditions = conditions * (1.0 - silo[d, r] * silo_w[r])
-            push = ((lead * 2.0 - 1.0) * leadership_w[r] + 1.0) * ((owner_push[r] * 2.0 - 1.0) * owner_w[r] + 1.0)
-            push = push * conditions
-            peers = a / head[d, r] * (1.0 - cross[r]) + cross[r] * share[r]
-            h = (push * p_push[r] + conditions * q_imitate[r] * peers) / load[r]
-            h = 0.0 if h < 0.0 else h
-            hazard[d, r] = 1.0 if h > 1.0 else h
-            others[r] = head[d, r] - a
-            t = theta[r] - (lead * 0.4 + 0.4 * owner_push[r] + 0.2 * resources[r])
-            t = 0.0 if t < 0.0 else t
-            rate[d, r] = t * reversion[r] / max(theta[r], 1e-12)
-        large += binomial_row(others, hazard[d], keys, mixed_adopt[d], adopt[d], work)
+            lead[r] = b[r] * (1.0 - j[r] * sabotage_w[r] * (1.0 if cov[r] else 0.0))
+        rd, sk, si = readiness[d], skill[d], silo[d]
+        for r in range(R):
+            conditions[r] = ((rd[r] * 2.0 - 1.0) * readiness_w[r] + 1.0) * (
+                (sk[r] * 2.0 - 1.0) * skill_w[r] + 1.0) * (1.0 - si[r] * silo_w[r])
+        for r in range(R):
+            push[r] = ((lead[r] * 2.0 - 1.0) * leadership_w[r] + 1.0) * (
+                (owner_push[r] * 2.0 - 1.0) * owner_w[r] + 1.0) * conditions[r]
+        for r in range(R):
+            peers[r] = a[r] / h[r] * (1.0 - cross[r]) + cross[r] * share[r]
+        hz = hazard[d]
+        for r in range(R):
+            x = (push[r] * p_push[r] + conditions[r] * q_imitate[r] * peers[r]) / load[r]
+            x = 0.0 if x < 0.0 else x
+            hz[r] = 1.0 if x > 1.0 else x
+        for r in range(R):
+            others[r] = h[r] - a[r]
+        large += binomial_row(others, hz, keys, mixed_adopt[d], adopt[d], work)
         if revert:
-            large += binomial_row(adopters[d], rate[d], keys, mixed_revert[d], back[d], work)
+            rt = rate[d]
+            for r in range(R):
+                t = theta[r] - (lead[r] * 0.4 + 0.4 * owner_push[r] + 0.2 * resources[r])
+                t = 0.0 if t < 0.0 else t
+                rt[r] = t * reversion[r] / max(theta[r], 1e-12)
+            large += binomial_row(a, rt, keys, mixed_revert[d], back[d], work)
         else:
             back[d] = 0.0
     return large
