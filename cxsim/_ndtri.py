@@ -26,7 +26,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["ndtri", "ndtri_scalar"]
+__all__ = ["ndtri", "ndtri_scalar", "ndtri_central", "is_central"]
 
 # Coefficients copied verbatim from xsf/cephes/ndtri.h (highest power first, as polevl expects). Global numpy arrays
 # are frozen into the compiled code as constants by numba.
@@ -136,6 +136,26 @@ def _p1evl(x: float, coef: np.ndarray) -> float:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def is_central(y: float) -> bool:
+    """Whether ``ndtri_scalar(y)`` is :func:`ndtri_central` (``exp(-2) < y <= 1 - exp(-2)``; false for NaN)."""
+    return (y > _EXPM2) & (y <= _ONE_MINUS_EXPM2)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def ndtri_central(y: float) -> float:
+    """The central branch of :func:`ndtri_scalar`, for :func:`is_central` ``y``: no branch, no library call.
+
+    A loop over many probabilities can take this for all of them (it vectorizes) and
+    call :func:`ndtri_scalar` only where ``is_central`` is false: the same operations,
+    so the same bits.
+    """
+    y = y - 0.5
+    y2 = y * y
+    x = y + y * (y2 * _polevl(y2, _P0) / _p1evl(y2, _Q0))
+    return x * _SQRT2PI
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def ndtri_scalar(y0: float) -> float:
     """Inverse of the standard normal CDF, bit-identical to ``scipy.special.ndtri``.
 
@@ -158,10 +178,7 @@ def ndtri_scalar(y0: float) -> float:
         negate = False
 
     if y > _EXPM2:
-        y = y - 0.5
-        y2 = y * y
-        x = y + y * (y2 * _polevl(y2, _P0) / _p1evl(y2, _Q0))
-        return x * _SQRT2PI
+        return ndtri_central(y)
 
     x = math.sqrt(-2.0 * math.log(y))
     x0 = x - math.log(x) / x

@@ -31,7 +31,7 @@ import math
 import numba
 import numpy as np
 
-from ._ndtri import ndtri_scalar
+from ._ndtri import is_central, ndtri_central, ndtri_scalar
 from .rng import LARGE, binomial_row, scratch, uniform_of
 
 try:  # the ufunc np.clip calls, without np.clip's Python-level argument handling
@@ -509,16 +509,25 @@ def _influence_kernel(start, speaker, weights, self_w, buy_in, expressed, rate, 
                 heard[i, r] += weights[t, r if per_rep else 0] * expressed[j, r]
         for r in range(R):
             heard[i, r] = heard[i, r] + (buy_in[i, r] - expressed[i, r]) * self_w[i, r if self_rep else 0]
+    any_noise = noisy.any()
+    u, z = np.empty(R), np.zeros(R)
     for i in range(E):
-        mi = mixed[i]
-        for r in range(R):
-            if not enabled[r]:
-                continue
-            b = buy_in[i, r] + (heard[i, r] - buy_in[i, r]) * rate[r]
-            if noisy[r]:  # (a branch: the normal quantile is costly, and most replications need it or none)
-                b = b + ndtri_scalar(uniform_of(keys[r] ^ mi)) * noise[r]
+        if any_noise:  # normal quantiles of the uniforms: the central region for all (it vectorizes), then the tails
+            mi = mixed[i]
+            for r in range(R):
+                u[r] = uniform_of(keys[r] ^ mi)
+            for r in range(R):
+                z[r] = ndtri_central(u[r])
+            for r in range(R):
+                if not is_central(u[r]):
+                    z[r] = ndtri_scalar(u[r])
+        for r in range(R):  # (new value, then kept where enabled: no branch, so the loop vectorizes)
+            b0 = buy_in[i, r]
+            b = b0 + (heard[i, r] - b0) * rate[r]
+            b = b + z[r] * noise[r] if noisy[r] else b
             b = 0.0 if b < 0.0 else b
-            buy_in[i, r] = 1.0 if b > 1.0 else b
+            b = 1.0 if b > 1.0 else b
+            buy_in[i, r] = b if enabled[r] else b0
 
 
 def persuasion(m) -> None:
@@ -711,15 +720,23 @@ def mandate(m) -> None:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _mandate_kernel(skill, readiness, silo, intensity, training, staff, targets, spending):
-    """Skill and readiness += min(rate * intensity, 1) * (1 - x); silo -= silo * min(targets * intensity, 1)."""
+    """skill and readiness += min(rate * intensity, 1) * (1 - x); silo -= silo * min(targets * intensity, 1)."""
     D, R = skill.shape
-    for d in range(D):
-        for r in range(R):  # (new values, then kept where spending: no branch, so the loop vectorizes)
-            on = spending[r]
-            s0, x0, o0 = skill[d, r], readiness[d, r], silo[d, r]
-            skill[d, r] = s0 + (1.0 - s0) * min(training[r] * intensity[r], 1.0) if on else s0
-            readiness[d, r] = x0 + (1.0 - x0) * min(staff[r] * intensity[r], 1.0) if on else x0
-            silo[d, r] = o0 - o0 * min(targets[r] * intensity[r], 1.0) if on else o0
+    gains = np.empty((3, R))
+    for r in range(R):
+        gains[0, r] = min(training[r] * intensity[r], 1.0)
+        gains[1, r] = min(staff[r] * intensity[r], 1.0)
+        gains[2, r] = min(targets[r] * intensity[r], 1.0)
+    for d in range(D):  # (one array per loop, new values kept where spending: the loops vectorize)
+        x, g = skill[d], gains[0]
+        for r in range(R):
+            x[r] = x[r] + (1.0 - x[r]) * g[r] if spending[r] else x[r]
+        x, g = readiness[d], gains[1]
+        for r in range(R):
+            x[r] = x[r] + (1.0 - x[r]) * g[r] if spending[r] else x[r]
+        x, g = silo[d], gains[2]
+        for r in range(R):
+            x[r] = x[r] - x[r] * g[r] if spending[r] else x[r]
 
 
 def readiness(m) -> None:
