@@ -720,7 +720,7 @@ def mandate(m) -> None:
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _mandate_kernel(skill, readiness, silo, intensity, training, staff, targets, spending):
-    """skill and readiness += min(rate * intensity, 1) * (1 - x); silo -= silo * min(targets * intensity, 1)."""
+    """Skill and readiness += min(rate * intensity, 1) * (1 - x); silo -= silo * min(targets * intensity, 1)."""
     D, R = skill.shape
     gains = np.empty((3, R))
     for r in range(R):
