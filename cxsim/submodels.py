@@ -65,14 +65,16 @@ _SPONSOR = {"none": 0.0, "active": 1.0}
 # formulas. Terms that are exactly neutral are skipped (a factor of exactly 1.0; the
 # sabotage and credibility erosion when nobody resists covertly, which are exactly 0).
 #
-# Compiled kernels. The busiest rules (politics, social_influence, employee_adoption
-# with its binomial draws, journey) hand their arithmetic to a numba kernel, a
-# compiled loop over (agent, replication) that takes every parameter as a (R,)
-# column. A kernel does each element's operations in the formula's order (no
-# fast-math: no reassociation, no fused multiply-add), computes exactly neutral terms
-# instead of skipping them (x * 1.0 and x - 0.0 are x), and treats each replication
-# on its own, so a replication's numbers are the same alone or in any batch and are
-# those of the numpy formulation it replaced, bit for bit.
+# Compiled kernels. The rules (all but committee and attrition, which touch little
+# data) hand their arithmetic to a numba kernel, a compiled loop over (agent,
+# replication) that takes every parameter as a (R,) column. A kernel does each
+# element's operations in the formula's order (no fast-math: no reassociation, no
+# fused multiply-add), computes exactly neutral terms instead of skipping them
+# (x * 1.0 and x - 0.0 are x), and treats each replication on its own, so a
+# replication's numbers are the same alone or in any batch and are those of the
+# numpy formulation it replaced, bit for bit. Inner loops run over replications
+# (contiguous), read a few arrays, write one and choose with selects rather than
+# branches where they can, so that the compiler vectorizes them.
 #
 # Stacked design points. A parameter is a scalar or a per-replication array; every
 # elementwise operation gives the same bits either way. Where the scalar code skips
@@ -134,8 +136,6 @@ def _min(a, b):
     return np.minimum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else min(a, b)
 
 
-def _max(a, b):
-    return np.maximum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else max(a, b)
 
 
 def _nonzero(x) -> bool:
@@ -157,48 +157,16 @@ def _agent_sum(a):
     return agent_sum(a)
 
 
-def _agent_dot(w, a):
-    from .engine import agent_dot
-
-    return agent_dot(w, a)
 
 
 def _clip01(a: np.ndarray, where=True) -> np.ndarray:
     return _clip_ufunc(a, 0.0, 1.0, out=a, where=where)
 
 
-def _factor(x: np.ndarray, weight) -> np.ndarray | float:
-    """Multiplier 1 + w (2x - 1): 1 at x = 0.5 or w = 0, in [1 - w, 1 + w] for x in [0, 1].
-
-    A per-replication weight gives exactly 1.0 where it is 0 ((2x - 1) * 0 + 1).
-    """
-    if not _nonzero(weight):
-        return 1.0
-    f = np.multiply(x, 2.0)
-    f -= 1.0
-    f *= weight
-    f += 1.0
-    return f
 
 
-def _times(a, b):
-    """``a * b`` where either may be the exact scalar 1.0 (then the other is returned as is)."""
-    if isinstance(a, float) and a == 1.0:
-        return b
-    if isinstance(b, float) and b == 1.0:
-        return a
-    return a * b
 
 
-def _inplace(op, a, b):
-    """``a op= b``: in place when ``a`` already has the result's shape, else a new array.
-
-    (``a`` may be a scalar or a single row: a factor that is exactly neutral for some
-    mechanisms, times a per-replication parameter.)
-    """
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape:
-        return op(a, b, out=a)
-    return op(a, b)
 
 
 _COLUMNS: dict = {}  # (R, scalar) -> its (R,) column, shared: kernels never write to a parameter column
@@ -237,8 +205,6 @@ def _full(x: np.ndarray, shape) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), shape))
 
 
-def _one_minus(x: np.ndarray) -> np.ndarray:
-    return np.subtract(1.0, x)
 
 
 def initialize(m) -> None:
