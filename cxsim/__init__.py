@@ -10,6 +10,11 @@ The public API, for notebooks and scripts::
     run = cxsim.load_results("results/governance_factorial/main")  # a batch run's tables
 """
 
+# ruff: noqa: E402  (the cache check runs before the modules with compiled kernels are imported)
+from . import _jitcache
+
+_jitcache.refresh()
+
 from .agents import Department, Executive
 from .batch.store import load_results
 from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError

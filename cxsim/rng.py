@@ -10,6 +10,10 @@ seed and its own index k: replication k is bit-identical alone or inside any
 batch, on any worker, and the same week's numbers are reused by every design
 point (common random numbers) and by every replay of a dashboard session.
 
+The sampler and the hash also run inside compiled (numba) kernels of other modules;
+:mod:`cxsim._jitcache` empties numba's cache when this file changes, since numba
+itself checks only each kernel's own file.
+
 The hash is SplitMix64's finalizer (Steele, Lea & Flood 2014) applied to the key
 xor a mixed counter; SplitMix64 passes BigCrush as a sequence generator.
 """
