@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-__all__ = ["refresh"]
+__all__ = ["refresh", "is_cold", "warm_up"]
 
 # The modules whose kernels call each other (a change in any one can change the others' machine code).
 KERNEL_MODULES = ("rng.py", "_ndtri.py", "submodels.py", "metrics.py")
@@ -49,3 +49,25 @@ def refresh(package_dir: Path | None = None) -> bool:
     except OSError:
         return False
     return True
+
+
+def is_cold(package_dir: Path | None = None) -> bool:
+    """Whether the kernels still have to be compiled (none cached next to the package yet)."""
+    here = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
+    return not any((here / "__pycache__").glob("submodels._adoption_kernel-*.nbi"))
+
+
+def warm_up(scenario, say=None) -> None:
+    """Compile every kernel (or load it from the cache) with a two-week run of two replications of ``scenario``.
+
+    Called before work whose progress a user watches (batch workers, the dashboard),
+    so that the one-off compilation is not a silent stall. ``say`` gets a line to
+    show when the kernels are not cached yet.
+    """
+    import numpy as np
+
+    from .simulate import run_batch
+
+    if say is not None and is_cold():
+        say("compiling cxsim's kernels (once after an install or an update, about 20 s) ...")
+    run_batch(scenario, np.arange(2), 0, ticks=2, per_agent=True)

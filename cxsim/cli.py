@@ -75,6 +75,9 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     out = out or Path("results") / "runs" / f"{sc.name.replace('/', '_')}-seed{seed}"
     check_output_dir(out, force)
     batch = 2000
+    from ._jitcache import warm_up
+
+    warm_up(sc, None if quiet else lambda line: click.echo(line, err=True))
     with _progress(ticks * -(-reps // batch), quiet, sc.name) as bar:
         result = simulate(sc, replications=reps, seed=seed, ticks=ticks, batch_size=batch, _progress=bar.update)
     path = write_run(result, out, reps, ticks, started, force=force)

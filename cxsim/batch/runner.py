@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._jitcache import warm_up
 from ..errors import ResultsError
 from ..provenance import command_line, git_commit, now_iso, package_versions
 from ..simulate import STACK_REPLICATIONS
@@ -347,6 +348,8 @@ def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: 
 def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], workers: int | None, quiet: bool,
              stream, stop_after: int | None) -> Path:
     t0, started = time.perf_counter(), now_iso()
+    # Compile the kernels here, once, rather than silently in every worker.
+    warm_up(exp.points[0].scenario, None if quiet else lambda line: print(line, file=stream or sys.stderr, flush=True))
     clean_partial(out)
     done = done_chunks(out) & {c.id for c in chunks}
     pending = [c for c in chunks if c.id not in done]

@@ -73,7 +73,7 @@ def dashboard(scenario, port, host, seed, no_assets):
     if importlib.util.find_spec("solara") is None or importlib.util.find_spec("uvicorn") is None:
         raise CXSimError("dashboard: needs Solara, which the `dashboard` extra installs: "
                          "pip install -e '.[dashboard]' (or pip install 'cxsim[dashboard]')")
-    load_scenario(scenario)  # a bad scenario is one line and exit 2 before anything starts
+    sc = load_scenario(scenario)  # a bad scenario is one line and exit 2 before anything starts
     if not _port_free(host, port):
         raise click.UsageError(f"--port {port}: already in use on {host}; choose another port")
     # The server imports the app module; the scenario and seed reach it through the environment.
@@ -89,6 +89,9 @@ def dashboard(scenario, port, host, seed, no_assets):
         ensure_assets()
     import uvicorn
 
+    from .._jitcache import warm_up
+
+    warm_up(sc, click.echo)  # (the first participant should not wait for the compiler)
     shown = "localhost" if host in ("127.0.0.1", "localhost") else host
     click.echo(f"cxsim dashboard: {scenario} at http://{shown}:{port}  (Ctrl-C stops it)")
     if host == "0.0.0.0":
