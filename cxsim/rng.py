@@ -326,9 +326,9 @@ def _settled(n, q, u):
     """Whether X = 0 is certain from a cheap bound: u at most a lower bound of pmf(0) = (1 - q)^n.
 
     With y = n q / (1 - q) >= -n log1p(-q), (1 - q)^n >= exp(-y) >= 1 - y + y^2/2 - y^3/6.
-    The 1e-12 margin is far above the rounding error of the computed pmf(0) and of the
-    bound (a few 1e-16), so the elements it settles are exactly those the full
-    inversion gives 0.
+    The 1e-12 margin is far above the error of the computed pmf(0) (below 2e-14, see
+    :func:`_pmf0`) and of the bound (a few 1e-16), so the elements it settles are
+    exactly those the full inversion gives 0.
     """
     y = n * q / (1.0 - q)
     return u <= (1.0 - 1e-12) - (1.0 - (0.5 - y / 6.0) * y) * y
@@ -392,7 +392,7 @@ def _invert_open(n, q, u, x):
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def scratch(R):
     """Work arrays for :func:`binomial_row` over rows of ``R`` replications."""
-    return np.empty((6, R)), np.empty(R, dtype=np.int8), np.empty(R, dtype=np.int64)
+    return np.empty((5, R)), np.empty(R, dtype=np.int8), np.empty(R, dtype=np.int64)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -406,7 +406,7 @@ def binomial_row(n, p, keys, mixed, out, work):
     marked :data:`LARGE` for :meth:`Streams.finish_large`. ``work`` is :func:`scratch`.
     """
     f, state, need = work
-    u, nn, qq, uu, x = f[0], f[2], f[3], f[4], f[5]
+    u, nn, qq, uu, x = f[0], f[1], f[2], f[3], f[4]
     R = n.size
     for r in range(R):  # (each of these two loops reads a few arrays, writes one, and vectorizes)
         u[r] = uniform_of(keys[r] ^ mixed)
@@ -433,7 +433,7 @@ def binomial_row(n, p, keys, mixed, out, work):
     _invert_open(nn[:m], qq[:m], uu[:m], x[:m])
     for j in range(m):
         r = need[j]
-        out[r] = n[r] - x[j] if p[r] > 0.5 else x[j]
+        out[r] = n[r] - x[j] if p[r] > 0.5 else x[j]  # (open draws have 0 < p < 1: flipped where p > 1/2)
     return large
 
 
@@ -453,7 +453,7 @@ def _binomial_given(n, p, u, out):
     """The draws of :func:`binomial_row` from given uniforms (flat arrays of one size); returns the LARGE count."""
     size = out.size
     f, _, need = scratch(size)
-    nn, qq, uu, x = f[2], f[3], f[4], f[5]
+    nn, qq, uu, x = f[1], f[2], f[3], f[4]
     m = 0
     large = 0
     for j in range(size):
