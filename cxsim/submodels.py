@@ -383,28 +383,29 @@ def _politics_kernel(jealousy, propensity, buy_in, exposed, credibility, owner_p
     for r in range(R):
         gs[r] = growth[r] * ((1.0 if owner_present[r] else 0.0) * credibility[r] * status_per[r])
     total = np.zeros(R)
-    for i in range(E):  # (executive by executive: each row is contiguous over replications)
+    for i in range(E):
+        # Executive by executive (rows are contiguous over replications), in short loops that each write
+        # one array, with selects rather than branches, so that they vectorize.
+        j, b, x, hidden = jealousy[i], buy_in[i], exposed[i], covert[i]
         for r in range(R):
-            on = enabled[r]
-            j = jealousy[i, r]
-            b = buy_in[i, r]
-            if on:
-                j = j + (propensity[i, r] * gs[r] * (1.0 - j) - j * decay[r])
-            if i == owner:
-                j = 0.0
-            if on:
-                j = 0.0 if j < 0.0 else j
-                j = 1.0 if j > 1.0 else j
-            jealousy[i, r] = j
-            resisting = on and j >= threshold[r]
-            hidden = resisting and exposed[i, r] <= 0.0 and plays_along[r]
-            covert[i, r] = hidden
-            expressed[i, r] = max(b, pressure[r]) if hidden else b
-            if on:
-                buy_in[i, r] = b - j * drag[r] * b * (1.0 if resisting else 0.0)
-                total[r] += (1.0 if hidden else 0.0) * j * influence[i, r if per_rep else 0]
-                x = exposed[i, r] - 1.0
-                exposed[i, r] = 0.0 if x < 0.0 else x
+            v = j[r] + (propensity[i, r] * gs[r] * (1.0 - j[r]) - j[r] * decay[r])
+            v = 0.0 if v < 0.0 else v
+            v = 1.0 if v > 1.0 else v
+            j[r] = 0.0 if i == owner else (v if enabled[r] else j[r])
+        for r in range(R):
+            hidden[r] = enabled[r] & (j[r] >= threshold[r]) & (x[r] <= 0.0) & plays_along[r]
+        for r in range(R):
+            expressed[i, r] = max(b[r], pressure[r]) if hidden[r] else b[r]
+        w = influence[i]
+        for r in range(R):
+            total[r] += (1.0 if hidden[r] else 0.0) * j[r] * w[r if per_rep else 0]
+        for r in range(R):
+            resisting = enabled[r] & (j[r] >= threshold[r])
+            b[r] = b[r] - j[r] * drag[r] * b[r] * (1.0 if resisting else 0.0) if enabled[r] else b[r]
+        for r in range(R):
+            v = x[r] - 1.0
+            v = 0.0 if v < 0.0 else v
+            x[r] = v if enabled[r] else x[r]
     for r in range(R):
         if enabled[r]:
             c = credibility[r] - erosion[r] * shield[r] * total[r] * (1.0 if owner_present[r] else 0.0)
