@@ -273,29 +273,18 @@ def _record_kernel(buy_in, jealousy, covert, pressure, owner, adopters, readines
     D = adopters.shape[0]
     s_buy, s_expr, s_covert, s_jeal = np.zeros(R), np.zeros(R), np.zeros(R), np.zeros(R)
     for e in range(E):
-        # (one loop per case, branch-free inside, so that it vectorizes)
-        if per_agent:
-            for r in range(R):
-                b = buy_in[e, r]
-                p = pressure[r]
-                c = covert[e, r]
-                x = (b if (b > p) | (b != b) else p) if c else b
-                s_buy[r] += b
-                s_expr[r] += x
-                s_covert[r] += 1.0 if c else 0.0
-                s_jeal[r] += jealousy[e, r]
+        for r in range(R):
+            b = buy_in[e, r]
+            p = pressure[r]
+            c = covert[e, r]
+            x = (b if (b > p) | (b != b) else p) if c else b
+            s_buy[r] += b
+            s_expr[r] += x
+            s_covert[r] += 1.0 if c else 0.0
+            s_jeal[r] += jealousy[e, r]
+            if per_agent:  # (loop-invariant: the compiler takes it out of the loop)
                 exec_true[e, r] = np.float32(b)
                 exec_expr[e, r] = np.float32(x)
-        else:
-            for r in range(R):
-                b = buy_in[e, r]
-                p = pressure[r]
-                c = covert[e, r]
-                x = (b if (b > p) | (b != b) else p) if c else b
-                s_buy[r] += b
-                s_expr[r] += x
-                s_covert[r] += 1.0 if c else 0.0
-                s_jeal[r] += jealousy[e, r]
     s_adopt, s_ready, s_skill, h_one = np.zeros(R), np.zeros(R), np.zeros(R), np.empty(R)
     for d in range(D):
         if head.shape[1] == R:
@@ -303,20 +292,14 @@ def _record_kernel(buy_in, jealousy, covert, pressure, owner, adopters, readines
         else:
             h_one[:] = head[d, 0]
             h_d = h_one
-        if per_agent:
-            for r in range(R):
-                a = adopters[d, r]
-                h = h_d[r]
-                s_adopt[r] += a
-                s_ready[r] += readiness[d, r] * h
-                s_skill[r] += skill[d, r] * h
+        for r in range(R):
+            a = adopters[d, r]
+            h = h_d[r]
+            s_adopt[r] += a
+            s_ready[r] += readiness[d, r] * h
+            s_skill[r] += skill[d, r] * h
+            if per_agent:  # (loop-invariant: the compiler takes it out of the loop)
                 dept[d, r] = np.float32(a / h)
-        else:
-            for r in range(R):
-                h = h_d[r]
-                s_adopt[r] += adopters[d, r]
-                s_ready[r] += readiness[d, r] * h
-                s_skill[r] += skill[d, r] * h
     for r in range(R):  # (0 without departments)
         adoption64[r] = s_adopt[r] / total[r] if D else 0.0
     _store(adoption64, rows[0])

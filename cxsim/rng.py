@@ -400,16 +400,27 @@ def binomial_row(n, p, keys, mixed, out, work):
     """Binomial(n[r], p[r]) draws for one item over all replications r; returns how many are :data:`LARGE`.
 
     Replication r's uniform is hashed from ``keys[r] ^ mixed`` (``mixed`` from
-    :meth:`Streams.item_hashes`). A first pass without branches (it vectorizes) hashes
-    every uniform and settles the certain zeros (:func:`_settled`); the open draws are
-    gathered and inverted together (:func:`_invert_open`). Means of 30 or more are
-    marked :data:`LARGE` for :meth:`Streams.finish_large`. ``work`` is :func:`scratch`.
+    :meth:`Streams.item_hashes`) in a loop that vectorizes, then :func:`_draws`.
+    ``work`` is :func:`scratch`.
+    """
+    u = work[0][0]
+    for r in range(n.size):
+        u[r] = uniform_of(keys[r] ^ mixed)
+    return _draws(n, p, u, out, work)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _draws(n, p, u, out, work):
+    """Binomial(n, p) draws from the uniforms ``u`` (1-d arrays of one size); returns how many are :data:`LARGE`.
+
+    A pass without branches (it vectorizes) settles the draws that are certainly 0
+    (:func:`_settled`); the open draws are gathered and inverted together
+    (:func:`_invert_open`). Means of 30 or more are marked :data:`LARGE` for the
+    normal approximation. ``work`` is :func:`scratch` (its first row may be ``u``).
     """
     f, state, need = work
-    u, nn, qq, uu, x = f[0], f[1], f[2], f[3], f[4]
+    nn, qq, uu, x = f[1], f[2], f[3], f[4]
     R = n.size
-    for r in range(R):  # (each of these two loops reads a few arrays, writes one, and vectorizes)
-        u[r] = uniform_of(keys[r] ^ mixed)
     for r in range(R):
         qr, _ = _rarer(p[r])
         nr, ur = n[r], u[r]
@@ -448,31 +459,6 @@ def _binomial_hashed(keys, mixed, n, p, out):
     return large
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _binomial_given(n, p, u, out):
-    """The draws of :func:`binomial_row` from given uniforms (flat arrays of one size); returns the LARGE count."""
-    size = out.size
-    f, _, need = scratch(size)
-    nn, qq, uu, x = f[1], f[2], f[3], f[4]
-    m = 0
-    large = 0
-    for j in range(size):
-        q, flip = _rarer(p[j])
-        out[j] = n[j] if flip else 0.0
-        if (q > 0.0) & (n[j] > 0.0):
-            if n[j] * q >= _SMALL_MEAN:
-                out[j] = LARGE
-                large += 1
-            elif not _settled(n[j], q, u[j]):
-                need[m], nn[m], qq[m], uu[m] = j, n[j], q, u[j]
-                m += 1
-    _invert_open(nn[:m], qq[:m], uu[:m], x[:m])
-    for i in range(m):
-        j = need[i]
-        out[j] = n[j] - x[i] if p[j] > 0.5 else x[i]
-    return large
-
-
 def _normal_approximation(n: np.ndarray, p: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Draws for large means: continuity-corrected normal quantile with a Cornish-Fisher skewness correction."""
     p = _clip_ufunc(p, 0.0, 1.0)
@@ -500,7 +486,7 @@ def binomial(n: np.ndarray, p: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.n
     n, p, u, v = (np.ascontiguousarray(a, dtype=np.float64) for a in
                   np.broadcast_arrays(np.asarray(n, dtype=np.float64), np.asarray(p, dtype=np.float64), u, v))
     out = np.empty(n.shape)
-    if _binomial_given(n.reshape(-1), p.reshape(-1), u.reshape(-1), out.reshape(-1)):
+    if _draws(n.reshape(-1), p.reshape(-1), u.reshape(-1), out.reshape(-1), scratch(n.size)):
         il = np.flatnonzero(out.reshape(-1) == LARGE)
         out.reshape(-1)[il] = _normal_approximation(n.reshape(-1)[il], p.reshape(-1)[il], v.reshape(-1)[il])
     return out

@@ -191,18 +191,12 @@ def _columns(R: int):
 
 
 def _head(m) -> np.ndarray:
-    """Department headcounts as a contiguous ``(D, R)`` array (kept on the engine)."""
+    """Department headcounts as a contiguous float64 ``(D, R)`` array (kept on the engine)."""
     head = getattr(m, "_head_full", None)
     if head is None or head.shape != (m.D, m.R):
-        head = m._head_full = _full(m.st.head, (m.D, m.R))
+        head = np.broadcast_to(np.asarray(m.st.head, dtype=np.float64), (m.D, m.R))
+        head = m._head_full = np.ascontiguousarray(head)
     return head
-
-
-def _full(x: np.ndarray, shape) -> np.ndarray:
-    """``x`` broadcast to ``shape`` as a contiguous float64 array (for compiled kernels)."""
-    if isinstance(x, np.ndarray) and x.shape == shape and x.dtype == np.float64 and x.flags.c_contiguous:
-        return x
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), shape))
 
 
 
@@ -718,6 +712,16 @@ def readiness(m) -> None:
                       col(p["readiness.fatigue_recovery"]), col(p["readiness.fatigue_effect"]), _flags(enabled, m.R))
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _adopters_total(adopters):
+    """Adopters summed over departments per replication, ((0 + a[0]) + a[1]) + ... as :func:`agent_sum` does."""
+    total = np.zeros(adopters.shape[1])
+    for d in range(adopters.shape[0]):
+        for r in range(adopters.shape[1]):
+            total[r] += adopters[d, r]
+    return total
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _readiness_kernel(readiness, fatigue, buy_in, dept_exec, adopters, total, load, alignment, fatigue_rate,
                       recovery, fatigue_effect, enabled):
@@ -728,10 +732,7 @@ def _readiness_kernel(readiness, fatigue, buy_in, dept_exec, adopters, total, lo
     readiness -= readiness (effect * fatigue), clipped.
     """
     D, R = readiness.shape
-    share = np.zeros(R)
-    for d in range(D):  # ((0 + a[0]) + a[1]) + ..., as agent_sum
-        for r in range(R):
-            share[r] += adopters[d, r]
+    share = _adopters_total(adopters)
     for r in range(R):
         if enabled[r]:
             a = share[r] / total[r]
@@ -803,10 +804,7 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
     many draws were left as :data:`~cxsim.rng.LARGE`.
     """
     D, R = adopters.shape
-    share = np.zeros(R)
-    for d in range(D):  # ((0 + a[0]) + a[1]) + ..., as agent_sum
-        for r in range(R):
-            share[r] += adopters[d, r]
+    share = _adopters_total(adopters)
     for r in range(R):
         share[r] /= total[r]
     rows = np.empty((5, R))  # (lead, conditions, push, peers, others) of one department
