@@ -1,13 +1,14 @@
 """Keep numba's on-disk cache of cxsim's compiled kernels in step with the source.
 
 numba caches each compiled function next to its module (``cxsim/__pycache__/*.nbi``
-and ``*.nbc``) and checks only that module's own file for changes. A kernel in
-``submodels.py`` that calls the binomial sampler of ``rng.py`` carries a compiled copy
-of it, so after a change to ``rng.py`` alone (a ``git pull`` in an editable install,
-say) numba would load the old sampler with the unchanged kernel: different numbers
-for the same version. :func:`refresh` stamps the cache with a digest of every module
-that defines or calls kernels and empties it when the digest changes, before any
-kernel is loaded.
+and ``*.nbc``, ``cxsim/submodels/__pycache__/...`` for the submodels) and checks only
+that module's own file for changes. A kernel in ``submodels/employee_adoption.py``
+that calls the binomial sampler of ``rng.py`` carries a compiled copy of it, so after
+a change to ``rng.py`` alone (a ``git pull`` in an editable install, say) numba would
+load the old sampler with the unchanged kernel: different numbers for the same
+version. :func:`refresh` stamps the cache with a digest of every module that defines
+or calls kernels and empties the cache directories of all of them when the digest
+changes, before any kernel is loaded.
 """
 
 from __future__ import annotations
@@ -17,24 +18,42 @@ from pathlib import Path
 
 __all__ = ["refresh", "is_cold", "warm_up"]
 
-# The modules whose kernels call each other (a change in any one can change the others' machine code).
-KERNEL_MODULES = ("rng.py", "_ndtri.py", "submodels.py", "metrics.py")
+# The modules whose kernels call each other (a change in any one can change the others' machine code), as
+# patterns relative to the package: every module of the submodels package, whatever its modules are.
+KERNEL_MODULES = ("rng.py", "_ndtri.py", "metrics.py", "submodels/*.py")
+
+
+def kernel_files(package_dir: Path) -> list[Path] | None:
+    """The files of :data:`KERNEL_MODULES` under ``package_dir``, in a fixed order; None if a pattern matches none."""
+    files = []
+    for pattern in KERNEL_MODULES:
+        found = sorted(Path(package_dir).glob(pattern))
+        if not found:
+            return None
+        files += found
+    return files
 
 
 def refresh(package_dir: Path | None = None) -> bool:
-    """Empty the package's numba cache if the kernel modules changed since it was filled; True if emptied.
+    """Empty the package's numba caches if the kernel modules changed since they were filled; True if emptied.
 
     Silent where the cache directory cannot be written (numba then caches elsewhere,
     and an installed package's files change together).
     """
     here = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
     cache = here / "__pycache__"
+    files = kernel_files(here)
+    if files is None:
+        return False
     digest = hashlib.sha256()
-    for name in KERNEL_MODULES:
+    for path in files:
         try:
-            digest.update((here / name).read_bytes())
+            source = path.read_bytes()
         except OSError:
             return False
+        name = path.relative_to(here).as_posix().encode()
+        digest.update(b"%d:%s%d:" % (len(name), name, len(source)))  # (a file's name and length, then its bytes)
+        digest.update(source)
     stamp = cache / "cxsim-kernels.sha256"
     try:
         if stamp.read_text() == digest.hexdigest():
@@ -43,8 +62,9 @@ def refresh(package_dir: Path | None = None) -> bool:
         pass
     try:
         cache.mkdir(exist_ok=True)
-        for path in cache.glob("*.nb[ic]"):
-            path.unlink(missing_ok=True)
+        for directory in sorted({cache} | {path.parent / "__pycache__" for path in files}):
+            for path in directory.glob("*.nb[ic]"):
+                path.unlink(missing_ok=True)
         stamp.write_text(digest.hexdigest())
     except OSError:
         return False
@@ -54,7 +74,7 @@ def refresh(package_dir: Path | None = None) -> bool:
 def is_cold(package_dir: Path | None = None) -> bool:
     """Whether the kernels still have to be compiled (none cached next to the package yet)."""
     here = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
-    return not any((here / "__pycache__").glob("submodels._adoption_kernel-*.nbi"))
+    return not any((here / "submodels" / "__pycache__").glob("employee_adoption._adoption_kernel-*.nbi"))
 
 
 def warm_up(scenario, say=None) -> None:

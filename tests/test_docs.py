@@ -25,6 +25,11 @@ def test_odd_submodel_headings_match_schedule():
     assert [h for h in headings if h in names] == names
 
 
+def test_each_submodel_is_in_the_module_of_its_heading():
+    """cxsim/submodels/ has one module per submodel, named as the function and its ODD heading."""
+    assert [f.__module__ for f in SCHEDULE] == [f"cxsim.submodels.{f.__name__}" for f in SCHEDULE]
+
+
 def test_readme_test_command_is_what_ci_runs():
     """.ci/run runs the README's test command verbatim."""
     readme = (ROOT / "README.md").read_text()
