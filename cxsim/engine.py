@@ -210,11 +210,7 @@ class Structure:
         if E:
             W /= W.sum(axis=1, keepdims=True)
         total = float(head.sum())
-        load = 1.0
-        if sc["change_load.enabled"] and len(de):
-            load = (total / sc["change_load.reference_headcount"]) ** sc["change_load.headcount_elasticity"] * (
-                len(de) / sc["change_load.reference_departments"]
-            ) ** sc["change_load.department_elasticity"]
+        load = change_load(sc, total) if sc["change_load.enabled"] and len(de) else 1.0
         return cls(
             exec_ids=[e["id"] for e in ex],
             exec_titles=[e["title"] or e["id"] for e in ex],
@@ -231,6 +227,31 @@ class Structure:
             total_headcount=total,
             load=float(load),
         )
+
+
+def functions_and_interfaces(sc: Scenario) -> tuple[int, int]:
+    """The organization's structure as change load reads it: functions involved, and journey interfaces.
+
+    A function is an executive with at least one department. An interface is a
+    pair of functions that serve a common journey stage (the customer is handed
+    from one to the other). Neither depends on how finely a function's
+    departments are listed.
+    """
+    owner_of = {d["id"]: d["executive"] for d in sc.departments}
+    functions = len(set(owner_of.values()))
+    pairs = set()
+    for stage in sc.stages:
+        serving = sorted({owner_of[ref] for ref in stage["departments"]})
+        pairs.update((a, b) for i, a in enumerate(serving) for b in serving[i + 1:])
+    return functions, len(pairs)
+
+
+def change_load(sc: Scenario, headcount: float) -> float:
+    """Amount of change *L*: grows with headcount, functions and journey interfaces (1 at the references)."""
+    functions, interfaces = functions_and_interfaces(sc)
+    return ((headcount / sc["change_load.reference_headcount"]) ** sc["change_load.headcount_elasticity"]
+            * (functions / sc["change_load.reference_functions"]) ** sc["change_load.function_elasticity"]
+            * (max(interfaces, 1) / sc["change_load.reference_interfaces"]) ** sc["change_load.interface_elasticity"])
 
 
 def _same_bits(a, b) -> bool:

@@ -53,6 +53,8 @@ STREAM_IDS = {
     "budget_cut": 7,
     "adopt": 8,
     "revert": 9,
+    "temperament": 10,
+    "culture": 11,
 }
 
 

@@ -4,7 +4,8 @@ Each success rate is estimated from N replications, so its standard error is at
 most sqrt(0.25 / N). A target band [lo, hi] is accepted when the estimate lies in
 [lo - 3 SE, hi + 3 SE]: with correct calibration the test fails by chance with
 probability < 0.3% per check. The seed is fixed, so the test is deterministic;
-it fails when a change to the model moves an outcome out of its band.
+it fails when a change to the model moves an outcome out of its band. The size gradient,
+owner tenure and lasting stalls are checked in tests/test_properties.py.
 """
 
 from __future__ import annotations
@@ -68,16 +69,11 @@ def test_each_factor_helps(runs, factor, worse, better):
         if worse in v.split("-"):
             diffs.append(_rate(runs, v.replace(worse, better, 1) if factor != "sponsor" else
                                v.replace("-nosponsor-", "-sponsor-")) - _rate(runs, v))
-    # Paired by replication (common random numbers); a mean gain of 3 SE is far from chance.
+    # Paired by replication (common random numbers); a mean gain of 3 SE is far from chance,
+    # and the lever helps in each of its four comparisons (no comparison may fall by chance
+    # either: a paired difference's SE is below SE, and the calibrated gaps exceed 4 SE).
     assert np.mean(diffs) > 3 * SE, (factor, diffs)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [v for v in FACTORIAL if "-nosponsor-" in v])
-def test_owner_fragility_without_sponsor(runs, name):
-    """Without a sponsor 55-75% of first owners leave within 156 weeks (CCO tenure ~29 months)."""
-    left = float(np.mean(runs[name]["owner_departures"] > 0))
-    assert 0.55 - 3 * SE <= left <= 0.75 + 3 * SE, left
+    assert min(diffs) > 0.0, (factor, diffs)
 
 
 @pytest.mark.slow

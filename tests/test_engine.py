@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 import cxsim
-from cxsim.engine import SCHEDULE, Engine, Structure, agent_dot, agent_sum
+from cxsim.engine import SCHEDULE, Engine, Structure, agent_dot, agent_sum, functions_and_interfaces
 from cxsim.metrics import EVENTS, METRICS, OUTCOMES
+from cxsim.scenario import scenario_from_dict
 from cxsim.simulate import run_batch
 
 TICKS = 30  # long enough for owner departures, committee meetings and adoption to move
@@ -69,16 +70,37 @@ def test_structure_of_reference():
 
 
 def test_structure_load_follows_amount_of_change():
-    """Change load is (headcount/ref)^a (departments/ref)^b when on, exactly 1 when off."""
+    """Change load is (headcount/ref)^a (functions/ref)^b (interfaces/ref)^c when on, exactly 1 when off."""
     sc = cxsim.load_scenario("reference", {"organization.headcount_scale": 2.0})
     st = Structure.from_scenario(sc)
+    functions, interfaces = functions_and_interfaces(sc)
+    assert (functions, interfaces) == (7, 9)  # the CEO has no department; 9 pairs of functions share a stage
     expected = (st.total_headcount / sc["change_load.reference_headcount"]) ** sc["change_load.headcount_elasticity"] \
-        * (len(sc.departments) / sc["change_load.reference_departments"]) ** sc["change_load.department_elasticity"]
+        * (functions / sc["change_load.reference_functions"]) ** sc["change_load.function_elasticity"] \
+        * (interfaces / sc["change_load.reference_interfaces"]) ** sc["change_load.interface_elasticity"]
     assert st.load == pytest.approx(expected, rel=1e-12)
     off = Structure.from_scenario(sc.with_overrides({"change_load.enabled": False}))
     assert off.load == 1.0
     base = Structure.from_scenario(cxsim.load_scenario("reference"))
     np.testing.assert_array_equal(st.headcount, np.round(base.headcount * 2.0))
+
+
+def test_load_ignores_how_finely_departments_are_listed():
+    """Splitting every department into two halves under the same executive leaves the change load as it was."""
+    sc = cxsim.load_scenario("reference")
+    data = sc.to_dict()
+    halves, rename = [], {}
+    for d in data["departments"]:
+        a, b = dict(d, id=d["id"] + "_a"), dict(d, id=d["id"] + "_b")
+        a["headcount"], b["headcount"] = d["headcount"] // 2, d["headcount"] - d["headcount"] // 2
+        halves += [a, b]
+        rename[d["id"]] = [a["id"], b["id"]]
+    data["departments"] = halves
+    for stage in data["stages"]:
+        stage["departments"] = [x for ref in stage["departments"] for x in rename[ref]]
+    split = scenario_from_dict(data)
+    assert functions_and_interfaces(split) == functions_and_interfaces(sc)
+    assert Structure.from_scenario(split).load == Structure.from_scenario(sc).load
 
 
 def test_schedule_follows_the_odd_order():

@@ -22,7 +22,8 @@ def engine(make_scenario):
     """Engine of the tiny organization with no between-replication spread."""
 
     def build(params=None, R=4, seed=0, **lists):
-        sc = make_scenario({"organization.initial_spread": 0.0, **(params or {})}, **lists)
+        sc = make_scenario({"organization.initial_spread": 0.0, "adoption.culture_spread": 0.0, **(params or {})},
+                           **lists)
         return Engine(sc, np.arange(R), seed)
 
     return build
@@ -176,10 +177,33 @@ def test_committee_disabled_does_nothing(engine):
 
 # -- politics ----------------------------------------------------------------------------------
 
+def _temperament(m, resist=1e-9, along=1e-9):
+    """Fix every executive's temperament: uniforms just above 0 make anyone with a chance > 0 do it."""
+    m.resist_u[:] = resist
+    m.covert_u[:] = along
+
+
+def test_resist_and_play_along_chances_are_smooth_s_curves():
+    """Resisting: j^4 / (j^4 + t^4), 0 at j = 0, 1/2 at the threshold; playing along: 1/2 at its threshold."""
+    from cxsim.submodels.politics import play_along_chance, resist_chance
+
+    assert resist_chance(0.0, 0.35) == 0.0
+    assert resist_chance(0.35, 0.35) == pytest.approx(0.5, abs=1e-15)
+    assert resist_chance(0.7, 0.35) == pytest.approx(16 / 17, rel=1e-14)
+    assert play_along_chance(0.4, 0.4, 0.1) == 0.5
+    assert play_along_chance(0.5, 0.4, 0.1) == pytest.approx(0.5 * (1 + 1 / np.sqrt(2)), rel=1e-14)
+    grid = np.linspace(0.0, 1.0, 2001)
+    r = np.array([resist_chance(j, 0.35) for j in grid])
+    a = np.array([play_along_chance(x, 0.4, 0.1) for x in grid])
+    for chance in (r, a):  # monotone, and no step: neighbours 0.0005 apart differ by < 0.01
+        assert (np.diff(chance) >= 0).all() and np.abs(np.diff(chance)).max() < 0.01
+
+
 def test_resister_plays_along_under_pressure(engine):
-    """Jealousy above the threshold and pressure >= covert threshold: covert, expressed = max(buy-in, pressure)."""
+    """A resister whose temperament says play along is covert: expressed = max(buy-in, pressure), drag applies."""
     m = engine({"politics.conformity": 0.6, "politics.resist_threshold": 0.35, "politics.buy_in_drag": 0.1,
                 "politics.covert_threshold": 0.5})
+    _temperament(m)
     b0 = m.buy_in.copy()
     sm.politics(m)
     assert m.covert[CFO].all() and not m.covert[[CEO, CMO]].any()
@@ -189,27 +213,60 @@ def test_resister_plays_along_under_pressure(engine):
     np.testing.assert_array_equal(m.buy_in[[CEO, CMO]], b0[[CEO, CMO]])
 
 
+def test_choices_follow_the_temperament_and_the_chances(engine):
+    """Resist when resist_u < resist_chance(j); play along when also covert_u < play_along_chance(net pressure)."""
+    from cxsim.submodels.politics import play_along_chance, resist_chance
+
+    m = engine({"politics.conformity": 0.4, "politics.covert_threshold": 0.4, "politics.covert_width": 0.1}, R=400)
+    m.resist_u[:] = np.linspace(0.001, 0.999, 400)[None, :]
+    m.covert_u[:] = np.linspace(0.999, 0.001, 400)[None, :]
+    sm.politics(m)
+    j = m.jealousy[CFO]
+    resisting = m.resist_u[CFO] < np.array([resist_chance(x, 0.35) for x in j])
+    assert 0 < resisting.sum() < 400
+    np.testing.assert_array_equal(m.covert[CFO], resisting & (m.covert_u[CFO] < play_along_chance(0.4, 0.4, 0.1)))
+
+
 def test_resister_resists_openly_without_pressure(engine):
-    """With pressure below the covert threshold a resister resists openly: not covert, expressed = true buy-in."""
-    m = engine({"politics.conformity": 0.3, "sponsorship.resistance_cost": 0.0, "politics.covert_threshold": 0.5})
+    """With little pressure a resister whose temperament is not to hide resists openly: expressed = true buy-in."""
+    m = engine({"politics.conformity": 0.1, "sponsorship.resistance_cost": 0.0, "politics.covert_threshold": 0.5})
+    _temperament(m, along=0.5)  # chance of playing along at net pressure 0.1: well below 0.5
     sm.politics(m)
     assert not m.covert.any()
-    # Expressed is the buy-in before this week's drag.
-    assert (m.expressed[CFO] >= m.buy_in[CFO]).all()
+    assert (m.expressed[CFO] >= m.buy_in[CFO]).all()  # expressed is the buy-in before this week's drag
     assert (m.buy_in[CFO] < 0.3).all()  # the drag still works on an open resister
 
 
 def test_active_sponsor_makes_resisters_play_along(engine):
     """An active sponsor adds resistance_cost to the pressure, turning open resistance covert."""
-    m = engine({"politics.conformity": 0.3, "sponsorship.resistance_cost": 0.55, "politics.covert_threshold": 0.5})
-    m.sponsor = 1.0
-    sm.politics(m)
-    assert m.covert[CFO].all()
+    params = {"politics.conformity": 0.1, "sponsorship.resistance_cost": 0.55, "politics.covert_threshold": 0.5}
+    covert = {}
+    for sponsor in (0.0, 1.0):
+        m = engine(params)
+        _temperament(m, along=0.5)
+        m.sponsor = sponsor
+        sm.politics(m)
+        covert[sponsor] = m.covert[CFO].all()
+    assert covert == {0.0: False, 1.0: True}
+
+
+def test_risk_of_being_seen_deters_playing_along(engine):
+    """A sitting committee makes playing along riskier: deterrence x detection / cadence lowers net pressure."""
+    base = {"politics.conformity": 0.5, "politics.covert_threshold": 0.45, "committee.detection": 0.4,
+            "committee.cadence_weeks": 2, "politics.deterrence": 1.0}
+    covert = {}
+    for sitting in (False, True):
+        m = engine({**base, "committee.enabled": sitting})
+        _temperament(m, along=0.5)  # plays along exactly when the chance exceeds 1/2
+        sm.politics(m)
+        covert[sitting] = m.covert[CFO].all()
+    assert covert == {False: True, True: False}  # net pressure 0.5 vs 0.5 - 0.2 = 0.3, threshold 0.45
 
 
 def test_exposed_resister_cannot_play_along(engine):
     """A resister still exposed after being caught cannot play along; exposure counts down."""
     m = engine({"politics.conformity": 0.6, "politics.covert_threshold": 0.5})
+    _temperament(m)
     m.exposed[CFO] = 3.0
     sm.politics(m)
     assert not m.covert.any()
@@ -234,6 +291,7 @@ def test_covert_resistance_erodes_credibility_unless_shielded(engine):
     for sponsor in (0.0, 1.0):
         m = engine({"politics.conformity": 0.6, "politics.covert_threshold": 0.5, "politics.credibility_erosion": 0.05,
                     "sponsorship.owner_protection": 0.8})
+        _temperament(m)
         m.sponsor = sponsor
         c0 = m.credibility.copy()
         sm.politics(m)

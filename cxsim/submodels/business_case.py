@@ -18,18 +18,18 @@ def business_case(m) -> None:
     col = _columns(R)
     theta = p["business_case.threshold"]
     impatient = _mask((m.week >= p["business_case.patience_weeks"]) & (theta > 0.0))
-    _business_case_kernel(m.results, m.cx, m.cx0, m.credibility, m.buy_in, m.understanding,
+    _business_case_kernel(m.results, m.cx, col(p["journey.baseline_quality"]), m.credibility, m.buy_in, m.understanding,
                           col(p["business_case.lag_weeks"]), col(theta), _flags(impatient, R),
                           col(p["business_case.gain"]), col(p["business_case.erosion"]),
                           col(p["business_case.understanding_gain"]), _flags(enabled, R))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _business_case_kernel(results, cx, cx0, credibility, buy_in, understanding, lag, theta, impatient, gain,
+def _business_case_kernel(results, cx, base, credibility, buy_in, understanding, lag, theta, impatient, gain,
                           erosion, understanding_gain, enabled):
     """The arithmetic of :func:`business_case` per replication (where ``enabled``).
 
-    seen gain g = (cx - cx0) / max(1 - cx0, 1e-12) (0 when cx0 = 1); results += (g - results) / lag;
+    seen gain g = (cx - base) / (1 - base) (0 when base = 1); results += (g - results) / lag;
     up = gain * max(results - theta, 0); down = erosion * max(theta - results, 0) / theta once impatient;
     buy_in += up (1 - buy_in) - down buy_in and understanding += (understanding_gain * max(results, 0))
     (1 - understanding), clipped; credibility += up (1 - credibility) - down credibility, clipped.
@@ -41,7 +41,7 @@ def _business_case_kernel(results, cx, cx0, credibility, buy_in, understanding, 
     for r in range(R):
         if not enabled[r]:
             continue
-        g = (cx[r] - cx0[r]) / max(1.0 - cx0[r], 1e-12) if cx0[r] < 1.0 else 0.0
+        g = _gain(cx[r], base[r])
         res = results[r] + (g - results[r]) / lag[r]
         results[r] = res
         up[r] = gain[r] * max(res - theta[r], 0.0)
@@ -64,3 +64,15 @@ def _business_case_kernel(results, cx, cx0, credibility, buy_in, understanding, 
             u = 1.0 if u > 1.0 else u
             buy_in[i, r] = b if enabled[r] else b0
             understanding[i, r] = u if enabled[r] else u0
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _gain(cx, base):
+    """What results show: the CX index above the no-adoption baseline, as a share of the possible gain."""
+    return (cx - base) / (1.0 - base) if base < 1.0 else 0.0
+
+
+def seen_gain(cx, base):
+    """:func:`_gain` for ``(R,)`` arrays (the results already visible at week 0)."""
+    base = np.broadcast_to(np.asarray(base, dtype=np.float64), cx.shape)
+    return np.array([_gain(c, b) for c, b in zip(cx.tolist(), base.tolist())])

@@ -29,7 +29,7 @@ def employee_adoption(m) -> None:
         col(p["politics.sabotage"]), col(p["adoption.readiness_weight"]), col(p["adoption.skill_weight"]),
         col(p["adoption.silo_weight"]), col(p["adoption.leadership_weight"]), col(p["adoption.owner_weight"]),
         col(p["adoption.cross_department"]), col(p["adoption.p"]), col(p["adoption.q"]),
-        col(p["adoption.support_threshold"]), col(p["adoption.reversion"]), revert,
+        col(p["adoption.support_threshold"]), col(p["adoption.reversion"]), m.culture, revert,
         m.rng.keys, m.rng.item_hashes(m.week, "adopt", D), m.rng.item_hashes(m.week, "revert", D),
         adopt, back, hazard, rate)
     if large:  # means of 30 or more: the normal approximation (rare)
@@ -43,7 +43,7 @@ def employee_adoption(m) -> None:
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readiness, skill, silo, owner_push,
                      total, load, resources, sabotage_w, readiness_w, skill_w, silo_w, leadership_w, owner_w,
-                     cross, p_push, q_imitate, theta, reversion, revert, keys, mixed_adopt, mixed_revert,
+                     cross, p_push, q_imitate, theta, reversion, culture, revert, keys, mixed_adopt, mixed_revert,
                      adopt, back, hazard, rate):
     """The arithmetic of :func:`employee_adoption` for every department and replication, and both draws.
 
@@ -53,8 +53,8 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
     * conditions = f(readiness, readiness_w) * f(skill, skill_w) * (1 - silo_w * silo),
       with the factor f(x, w) = (2x - 1) w + 1;
     * push = f(lead, leadership_w) * f(owner_push, owner_w) * conditions;
-    * peers = (1 - cross) * adopted share of d + cross * adopted share of the organization;
-    * hazard = clip((p * push + (q * conditions) * peers) / load, 0, 1);
+    * peers = (1 - cross) * adopted share of d's function + cross * adopted share of the organization;
+    * hazard = clip((p * push + (q * conditions) * peers) * culture / load, 0, 1);
       adopters drawn ~ Binomial(head - adopters, hazard) (stream "adopt");
     * support = 0.4 lead + 0.4 owner_push + 0.2 resources;
       rate = reversion * max(theta - support, 0) / max(theta, 1e-12);
@@ -68,6 +68,15 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
     share = _adopters_total(adopters)
     for r in range(R):
         share[r] /= total[r]
+    # adopted share of each function (an executive's departments together), in department order
+    E = buy_in.shape[0]
+    f_adopted, f_head = np.zeros((E, R)), np.zeros((E, R))
+    for d in range(D):
+        e = dept_exec[d]
+        for r in range(R):
+            f_adopted[e, r] += adopters[d, r]
+        for r in range(R):
+            f_head[e, r] += head[d, r]
     rows = np.empty((5, R))  # (lead, conditions, push, peers, others) of one department
     lead, conditions, push, peers, others = rows[0], rows[1], rows[2], rows[3], rows[4]
     work = scratch(R)
@@ -85,11 +94,12 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
         for r in range(R):
             push[r] = ((lead[r] * 2.0 - 1.0) * leadership_w[r] + 1.0) * (
                 (owner_push[r] * 2.0 - 1.0) * owner_w[r] + 1.0) * conditions[r]
+        fa, fh = f_adopted[e], f_head[e]
         for r in range(R):
-            peers[r] = a[r] / h[r] * (1.0 - cross[r]) + cross[r] * share[r]
+            peers[r] = fa[r] / fh[r] * (1.0 - cross[r]) + cross[r] * share[r]
         hz = hazard[d]
         for r in range(R):
-            x = (push[r] * p_push[r] + conditions[r] * q_imitate[r] * peers[r]) / load[r]
+            x = (push[r] * p_push[r] + conditions[r] * q_imitate[r] * peers[r]) * culture[r] / load[r]
             x = 0.0 if x < 0.0 else x
             hz[r] = 1.0 if x > 1.0 else x
         for r in range(R):

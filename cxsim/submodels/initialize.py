@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._common import _clip01, _mask, _per_value, _pick, on
+from .business_case import seen_gain
 from .journey import journey
 
 
@@ -14,7 +15,10 @@ def initialize(m) -> None:
     E, D, R = m.E, m.D, m.R
     spread = p["organization.initial_spread"]
     zx = m.rng.normal(0, "init_exec", 2 * E) if E else np.zeros((0, R))
-    zd = m.rng.normal(0, "init_dept", 2 * D) if D else np.zeros((0, R))
+    # readiness and skill are uncertain by function (executive), so listing a function's
+    # departments more finely does not change how much the organization varies
+    zf = m.rng.normal(0, "init_dept", 2 * E) if E else np.zeros((0, R))
+    zd = np.concatenate([zf[:E][st.dept_exec], zf[E:][st.dept_exec]]) if D else np.zeros((0, R))
     ex = lambda key: m.agent_values("executives", key)  # noqa: E731  (E, 1), or (E, R) for stacked points
     de = lambda key: m.agent_values("departments", key)  # noqa: E731
 
@@ -32,6 +36,14 @@ def initialize(m) -> None:
     m.trust = np.broadcast_to(ex("trust"), (E, R)).copy()
     m.exposed = np.zeros((E, R))
     m.covert = np.zeros((E, R), dtype=bool)
+    # each executive's temperament: the uniforms against which the smooth chances of
+    # resisting and of playing along are compared (fixed for the run, so choices do not flicker)
+    # the company's receptiveness to CX practices: a multiplier on the adoption hazard
+    m.culture = np.ascontiguousarray(np.maximum(1.0 + p["adoption.culture_spread"] * m.rng.normal(0, "culture", 1)[0],
+                                                0.05))
+    temperament = m.rng.uniform(0, "temperament", 2 * E) if E else np.zeros((0, R))
+    m.resist_u = np.ascontiguousarray(temperament[:E])
+    m.covert_u = np.ascontiguousarray(temperament[E:])
 
     head = st.head
     ready = de("readiness") + p["organization.readiness_shift"] + spread * zd[:D]
@@ -62,4 +74,8 @@ def initialize(m) -> None:
     m.cx = np.zeros(R)
     journey(m)
     m.cx0 = m.cx.copy()
+    # results already visible at the start: an organization that practises CX sees its effect
+    if _mask(on(m, "business_case.enabled")) is not False:
+        seen = seen_gain(m.cx, p["journey.baseline_quality"])
+        m.results = np.ascontiguousarray(_pick(on(m, "business_case.enabled"), seen, m.results), dtype=np.float64)
     m.begin_week()
