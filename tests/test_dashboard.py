@@ -288,3 +288,21 @@ def _week_from(rc) -> int:
         if 'data-testid="week"' in text:
             return int(text.split('data-week="')[1].split('"')[0])
     raise AssertionError("no week shown")
+
+
+def test_default_seed_fails_without_decisions_and_succeeds_with_governance():
+    """The default seed teaches the point: the reference stalls untouched, sponsor + committee from week 0 succeed."""
+    from cxsim.dashboard.session import DEFAULT_SEED
+
+    def final(overrides):
+        m = CXModel("reference", seed=DEFAULT_SEED, overrides=overrides)
+        covert_weeks = 0
+        for _ in range(156):
+            m.step()
+            covert_weeks += bool(m.engine.covert.any())
+        return float(m.history()["adoption"].iloc[-1]), covert_weeks
+
+    untouched, covert_weeks = final(None)
+    governed, _ = final({"sponsorship.level": "active", "committee.enabled": True})
+    assert untouched < 0.3 and governed >= 0.6, (untouched, governed)
+    assert covert_weeks >= 52  # hidden politics to reveal in the typical case

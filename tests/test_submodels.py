@@ -367,7 +367,8 @@ def test_persuasion_needs_an_owner(engine):
 def test_results_above_threshold_build_buy_in(engine):
     """Visible results above the threshold raise buy-in and credibility; disabled leaves them alone."""
     m = engine({"business_case.threshold": 0.1, "business_case.lag_weeks": 1, "business_case.gain": 0.2})
-    m.cx = m.cx0 + 0.5 * (1 - m.cx0)  # half the possible CX gain
+    base = m.params["journey.baseline_quality"]
+    m.cx = np.full(m.R, base + 0.5 * (1 - base))  # half the possible CX gain over the no-adoption baseline
     b0, c0 = m.buy_in.copy(), m.credibility.copy()
     sm.business_case(m)
     np.testing.assert_allclose(m.results, 0.5)
@@ -375,7 +376,7 @@ def test_results_above_threshold_build_buy_in(engine):
     np.testing.assert_allclose(m.buy_in, b0 + up * (1 - b0))
     np.testing.assert_allclose(m.credibility, c0 + up * (1 - c0))
     off = engine({"business_case.enabled": False})
-    off.cx = off.cx0 + 0.5
+    off.cx = off.cx + 0.5
     b0 = off.buy_in.copy()
     sm.business_case(off)
     np.testing.assert_array_equal(off.buy_in, b0)
@@ -398,11 +399,25 @@ def test_results_below_threshold_erode_after_patience(engine):
 def test_results_are_lagged(engine):
     """Results approach the CX gain with time constant lag_weeks."""
     m = engine({"business_case.lag_weeks": 4})
-    m.cx = m.cx0 + 0.4 * (1 - m.cx0)
+    base = m.params["journey.baseline_quality"]
+    m.cx = np.full(m.R, base + 0.4 * (1 - base))
     sm.business_case(m)
     np.testing.assert_allclose(m.results, 0.4 / 4)
     sm.business_case(m)
     np.testing.assert_allclose(m.results, 0.1 + (0.4 - 0.1) / 4)
+
+
+def test_results_start_from_the_initial_adoption(engine, make_scenario):
+    """Results are read against the no-adoption baseline, so a start with adopters shows results at week 0."""
+    none = engine()
+    assert (none.results == 0).all()  # nobody practises CX yet: nothing to see
+    start = {"departments": [dict(d, initial_adoption=0.5) for d in make_scenario().to_dict()["departments"]]}
+    m = engine(**start)
+    base = m.params["journey.baseline_quality"]
+    np.testing.assert_allclose(m.results, (m.cx - base) / (1 - base), rtol=1e-12)
+    assert (m.results > 0.4).all()  # every stage half adopted: close to half the possible gain
+    off = engine({"business_case.enabled": False}, **start)
+    assert (off.results == 0).all()
 
 
 # -- attrition ---------------------------------------------------------------------------------

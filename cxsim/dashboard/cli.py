@@ -7,7 +7,7 @@ import socket
 
 import click
 
-from .session import ENV_SCENARIO, ENV_SEED
+from .session import DEFAULT_SEED, ENV_SCENARIO, ENV_SEED
 
 EPILOG = """
 \b
@@ -54,8 +54,9 @@ def _port_free(host: str, port: int) -> bool:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to bind. 127.0.0.1: this computer only; 0.0.0.0: everyone on the network "
                    "(a workshop room).")
-@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Seed new sessions start with (participants can change it).")
+@click.option("--seed", "-s", default=DEFAULT_SEED, show_default=True, type=click.IntRange(min=0),
+              help="Seed new sessions start with (participants can change it). The default is one where "
+                   "the reference fails unless the team acts.")
 @click.option("--no-assets", is_flag=True,
               help="Do not fetch missing browser assets with npm before serving.")
 def dashboard(scenario, port, host, seed, no_assets):

@@ -12,11 +12,12 @@ State, agents-first and replications-last:
 
 * executives ``(E, R)``: ``buy_in`` (true, private), ``expressed`` (what colleagues
   see), ``jealousy``, ``propensity`` (to jealousy), ``understanding``, ``trust`` (in
-  the owner), ``exposed`` (weeks left of exposure after being caught), ``covert``;
+  the owner), ``exposed`` (weeks left of exposure after being caught), ``covert``, ``resist_u`` and
+  ``covert_u`` (the temperament, fixed for the run);
 * departments ``(D, R)``: ``adopters``, ``readiness``, ``skill``, ``silo``;
 * organization ``(R,)``: ``owner_present``, ``credibility``, ``vacancy``,
   ``tenure``, ``departures``, ``first_tenure``, ``budget``, ``spent``,
-  ``fatigue``, ``results``, ``cx``, ``cx0``, and ``sponsor`` (a scalar, or ``(R,)``).
+  ``fatigue``, ``results``, ``cx``, ``culture`` (receptiveness), and ``sponsor`` (a scalar, or ``(R,)``).
 
 Parameters: ``m.params[key]`` is a Python scalar when every replication shares it
 (one scenario, the interactive model), or an array with one value per replication

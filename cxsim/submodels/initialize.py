@@ -73,7 +73,6 @@ def initialize(m) -> None:
     m.support_now = np.zeros(R)
     m.cx = np.zeros(R)
     journey(m)
-    m.cx0 = m.cx.copy()
     # results already visible at the start: an organization that practises CX sees its effect
     if _mask(on(m, "business_case.enabled")) is not False:
         seen = seen_gain(m.cx, p["journey.baseline_quality"])
