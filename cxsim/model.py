@@ -22,6 +22,7 @@ from .metrics import Recorder, outcomes
 from .params import PARAMS
 from .scenario import Scenario, load_scenario
 from .submodels import adoption_share
+from .submodels.initialize import jealousy_propensity
 
 __all__ = ["CXModel", "Decision", "LEVERS"]
 
@@ -159,12 +160,7 @@ class CXModel(mesa.Model):
         e.params["politics.jealousy_scale"] = value
         if not e.params["politics.enabled"] or e.E == 0:
             return
-        # the week-0 draws again (counter-based streams: same numbers, nothing else disturbed)
-        z = e.rng.normal(0, "init_exec", 2 * e.E)[e.E:]
-        base = np.array([x["jealousy"] for x in self.scenario.executives], dtype=np.float64)[:, None]
-        raw = base + e.params["organization.initial_spread"] * z
-        e.propensity = np.clip(raw * value, 0.0, 1.0)
-        e.propensity[e.owner] = 0.0
+        e.propensity = jealousy_propensity(e, value)
         if old > 0:
             e.jealousy = np.clip(e.jealousy * (value / old), 0.0, 1.0)
         else:

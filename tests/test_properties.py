@@ -77,8 +77,9 @@ def test_success_never_falls_with_more_sponsor_strength():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["reference", "governance/advisory-nosponsor-nocommittee",
-                                  "governance/budget-sponsor-committee"])
+@pytest.mark.parametrize("name", ["reference"] + [
+    f"governance/{m}-{s}-{c}" for m in ("advisory", "budget") for s in ("nosponsor", "sponsor")
+    for c in ("nocommittee", "committee")])
 def test_listing_departments_as_halves_changes_nothing(name):
     """Each department listed as two identical halves: success within 3 points (+ 2.5 SE of a difference)."""
     n = 1000

@@ -9,6 +9,19 @@ from .business_case import seen_gain
 from .journey import journey
 
 
+def jealousy_propensity(m, scale) -> np.ndarray:
+    """Jealousy propensity ``(E, R)``: (entered jealousy + spread x z) x scale, clipped; 0 for the owner.
+
+    ``z`` are the week-0 draws of stream "init_exec" (counter-based: the same numbers
+    whenever they are drawn), so a lever that rescales jealousy mid-game redraws nothing.
+    """
+    z = m.rng.normal(0, "init_exec", 2 * m.E)[m.E:]
+    entered = m.agent_values("executives", "jealousy")
+    out = np.broadcast_to(_clip01((entered + m.params["organization.initial_spread"] * z) * scale), (m.E, m.R)).copy()
+    out[m.owner] = 0.0
+    return out
+
+
 def initialize(m) -> None:
     """Initial state; spread between replications drawn from each replication's stream."""
     p, st = m.params, m.st
@@ -25,22 +38,19 @@ def initialize(m) -> None:
     m.buy_in = _clip01(ex("buy_in") + spread * zx[:E])
     m.propensity = np.zeros((E, R))
     politics_on = _mask(on(m, "politics.enabled"))
-    if politics_on is not False:
-        propensity = _clip01((ex("jealousy") + spread * zx[E:]) * p["politics.jealousy_scale"])
-        m.propensity = _pick(politics_on, propensity, m.propensity)
-    if E:
-        m.propensity[m.owner] = 0.0
+    if politics_on is not False and E:
+        m.propensity = _pick(politics_on, jealousy_propensity(m, p["politics.jealousy_scale"]), m.propensity)
     m.jealousy = m.propensity.copy()
     m.expressed = m.buy_in.copy()
     m.understanding = np.broadcast_to(ex("understanding"), (E, R)).copy()
     m.trust = np.broadcast_to(ex("trust"), (E, R)).copy()
     m.exposed = np.zeros((E, R))
     m.covert = np.zeros((E, R), dtype=bool)
-    # each executive's temperament: the uniforms against which the smooth chances of
-    # resisting and of playing along are compared (fixed for the run, so choices do not flicker)
     # the company's receptiveness to CX practices: a multiplier on the adoption hazard
     m.culture = np.ascontiguousarray(np.maximum(1.0 + p["adoption.culture_spread"] * m.rng.normal(0, "culture", 1)[0],
                                                 0.05))
+    # each executive's temperament: the uniforms against which the smooth chances of
+    # resisting and of playing along are compared (fixed for the run, so choices do not flicker)
     temperament = m.rng.uniform(0, "temperament", 2 * E) if E else np.zeros((0, R))
     m.resist_u = np.ascontiguousarray(temperament[:E])
     m.covert_u = np.ascontiguousarray(temperament[E:])
