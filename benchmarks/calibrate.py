@@ -59,7 +59,6 @@ FREE = {
     "change_load.headcount_elasticity": (0.0, 0.25),
     "mandate.training_rate": (0.001, 0.012),
     "politics.covert_threshold": (0.1, 0.7),
-    "social_influence.noise": (0.005, 0.06),
     "adoption.culture_spread": (0.05, 0.8),
 }
 

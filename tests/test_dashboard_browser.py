@@ -114,7 +114,7 @@ def test_step_advances_the_week(page, tmp_path):
 
 def test_lever_changes_the_next_weeks(page):
     """An active sponsor appointed at week 0 gives exactly the in-process model's numbers, not the baseline's."""
-    from cxsim.dashboard.session import Session, Setup
+    from cxsim.dashboard.session import DEFAULT_SEED, Session, Setup
 
     page.click("[data-testid=sponsor-active]")
     page.wait_for_selector("[data-testid=view-decisions] >> text=CEO sponsorship")
@@ -123,7 +123,7 @@ def test_lever_changes_the_next_weeks(page):
         page.wait_for_selector(f"[data-testid=week][data-week='{w}']")
     shown = _adoption(page)
 
-    with_lever, baseline = Session(Setup("reference", 0)), Session(Setup("reference", 0))
+    with_lever, baseline = Session(Setup("reference", DEFAULT_SEED)), Session(Setup("reference", DEFAULT_SEED))
     with_lever.pull("sponsorship.level", "active")
     with_lever.step(26)
     baseline.step(26)

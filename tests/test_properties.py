@@ -162,3 +162,14 @@ def test_entered_sceptic_starts_as_a_sceptic():
     b = eng.buy_in[eng.st.exec_ids.index("cfo")]
     assert (b < 0.5).mean() >= 0.95  # sd 0.08: P(z > 2.5) ~ 0.6% (main: 25% started above 0.5)
     assert abs(float(np.median(b)) - 0.30) < 0.01
+
+
+@pytest.mark.slow
+def test_earlier_sponsorship_never_lowers_success():
+    """An active sponsor from week 0, 26, 52 or 104: the earlier, the likelier success (paired, 2 SE per step)."""
+    n = 800
+    se = np.sqrt(0.25 / n)
+    rates = [_success(cxsim.load_scenario("governance/advisory-sponsor-nocommittee", {"sponsorship.start_week": w}), n)
+             for w in (0, 26, 52, 104)]
+    assert all(b <= a + 2 * se for a, b in zip(rates, rates[1:])), rates
+    assert rates[0] - rates[-1] > 4 * se, rates

@@ -76,11 +76,14 @@ ASSUMPTIONS = [
     "A budget-holding owner can fund training, staff and targets; an advisory owner can only persuade. More "
     "status for the owner also breeds more jealousy among peers.",
     "Jealous executives may resist covertly: they keep saying yes in meetings while slowing CX down in their "
-    "own departments. A CX committee makes this more likely to be seen and builds familiarity.",
+    "own departments. In the ordinary case most resisters play along; a CX committee raises the risk of being "
+    "seen (fewer play along, and some who do are caught) and builds familiarity.",
     "An active CEO sponsor pulls executives toward co-ownership, protects the owner and the budget, and makes "
     "open resistance costly. Without support, owners leave and budgets get cut.",
     "Visible business results arrive with a delay and feed buy-in; if they do not come within executives' "
-    "patience, support erodes.",
+    "patience, support erodes, and a programme that has stalled stays stalled rather than recovering with time.",
+    "The amount of change grows with headcount, with the number of functions involved and with the hand-offs "
+    "between them along the customer journey, not with how finely departments are listed.",
     "Each simulated future draws its own random events (departures, detections, shocks). The same futures are "
     "replayed under every option (common random numbers), so differences come from the options, not from luck.",
 ]
@@ -99,8 +102,16 @@ SOURCES = [
      "sponsor, no committee) succeeds in 10-20% of futures, the strongest (budget, active sponsor, "
      "committee) in 80-95%, and each choice helps on its own."),
     ("Chief Customer Officer Council, CCO tenure studies",
-     "average chief customer officer tenure of about 29 months. Calibration target: without a CEO sponsor, "
-     "55-75% of first CX owners have left within three years."),
+     "average chief customer officer tenure of about 29 months. Calibration target: the first CX owners of "
+     "the reference organization stay 29.4 months on average (within 4 months), every departure observed."),
+    ("McKinsey & Company (2018), \u201cUnlocking success in digital transformations\u201d (global survey)",
+     "respondents at organizations with fewer than 100 employees are 2.7 times as likely to report success as "
+     "those at organizations with more than 50,000. Calibration target: a 150-person firm succeeds about 2.7 "
+     "times as often as a 32,000-person company, the reference in between."),
+    ("Repenning, N. P. (2002), \u201cA simulation-based approach to understanding the dynamics of innovation "
+     "implementation\u201d, Organization Science 13(2)",
+     "below a motivation threshold, reversion makes low adoption self-sustaining. Calibration target: run for "
+     "ten years, the reference does not converge on success; its outcomes are bimodal, stalled or adopted."),
 ]
 
 _CSS = """
