@@ -319,3 +319,32 @@ def test_stacked_task_tables_equal_simulate_per_point(write_toml):
         ts = t["timeseries"].to_pandas().drop(columns="point")
         pd.testing.assert_frame_equal(ts, direct.timeseries[ts.columns], check_exact=True)
         assert any(":" in c for c in ts.columns)
+
+
+def test_resume_verifies_kept_chunks_and_recomputes_damaged_ones(tiny, tmp_path, reference_run, write_toml):
+    """Truncated, swapped and foreign (other seed) chunks are each named and recomputed; the tables stay identical."""
+    exp = tiny()
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(exp, out, workers=1, stop_after=4)
+    other = load_experiment(write_toml("seed6.toml", TINY.format(chunk=2, every=1).replace("seed = 5", "seed = 6")))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(other, tmp_path / "other", workers=1, stop_after=4)
+    chunks = out / "chunks"
+    manifest = json.loads((out / "manifest.json").read_text())
+    done = [c for c in manifest["chunks"] if c["status"] == "done"]
+    assert len(done) == 4 and all(len(c["sha256"]) == 2 and c["rows"]["replications"] == 2 for c in done)
+    a, b, c, d = (f"{c['id']:06d}" for c in done)
+    (chunks / f"{a}.timeseries.parquet").write_bytes(b"")  # truncated to nothing
+    (chunks / f"{b}.replications.parquet").write_bytes((chunks / f"{c}.replications.parquet").read_bytes())
+    for f in (tmp_path / "other" / "chunks").glob(f"{d}.*"):  # the same chunk of a run with another seed
+        (chunks / f.name).write_bytes(f.read_bytes())
+    err = io.StringIO()
+    resume_run(out, workers=1, stream=err)
+    lines = err.getvalue().splitlines()
+    said = [line for line in lines if "recomputing it" in line]
+    assert len(said) == 3, lines
+    assert f"chunk {int(a)} " in said[0] and "unreadable" in said[0]
+    assert f"chunk {int(b)} " in said[1] and "checksum" in said[1]
+    assert f"chunk {int(d)} " in said[2] and "another run" in said[2]
+    assert _tables(out) == _tables(reference_run)

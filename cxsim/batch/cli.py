@@ -27,7 +27,9 @@ Writes results/<experiment>/<run-id>/ (or --out, which must be empty):
   replications.parquet  one row per point x replication: the outcomes
   timeseries.parquet    one row per point x replication x week: the metrics
   summary.csv           per point: mean, sd, 95% CI; success rate, Wilson CI
-Ctrl-C keeps every finished chunk; --resume runs only the missing ones and
+Ctrl-C keeps every finished chunk; --resume checks each kept chunk against
+the row counts and checksums recorded when it was written, recomputes (and
+names) any that is damaged or from another run, runs the missing ones, and
 gives tables bit-identical to an uninterrupted run.
 """
 
