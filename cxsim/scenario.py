@@ -401,6 +401,11 @@ def _check_references(lists: dict, params: dict, where) -> None:
             raise ScenarioError(where("influence"), f"influence (listener {e!r})",
                                 "weights sum to 0 and cannot be row-normalized; give this executive a positive "
                                 "weight on someone or set social_influence.self_weight > 0")
+        if not np.isfinite(total):
+            # Row-normalizing would divide by infinity and silently turn every weight into 0.
+            raise ScenarioError(where("influence"), f"influence (listener {e!r})",
+                                "weights (with social_influence.self_weight) sum to infinity and cannot be "
+                                "row-normalized; the row sums must be finite: scale this executive's weights down")
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Iterable[str] | None = None) -> Scenario:

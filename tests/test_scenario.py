@@ -122,6 +122,11 @@ ERROR_CASES = {
         {"s.toml": mini("[social_influence]\nself_weight = 0.0\n")}, "s.toml",
         ["s.toml", "influence (listener 'ceo')", "cannot be row-normalized", "self_weight > 0"],
     ),
+    "influence_row_sum_not_finite": (
+        {"s.toml": mini(influence=INFLUENCE.replace("weight = 0.5", "weight = 1e308") + INFLUENCE.replace(
+            'speaker = "ceo"', 'speaker = "cmo"').replace("weight = 0.5", "weight = 1e308"))}, "s.toml",
+        ["s.toml", "influence (listener 'cmo')", "sum to infinity", "must be finite"],
+    ),
     "two_ceos": (
         {"s.toml": mini(execs=EXECS.replace('id = "cmo"', 'id = "cmo"\nceo = true'))}, "s.toml",
         ["s.toml", "executives", "exactly one executive must have ceo = true", "found 2"],
