@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -80,7 +81,8 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     warm_up(sc, None if quiet else lambda line: click.echo(line, err=True))
     with _progress(ticks * -(-reps // batch), quiet, sc.name) as bar:
         result = simulate(sc, replications=reps, seed=seed, ticks=ticks, batch_size=batch, _progress=bar.update)
-    path = write_run(result, out, reps, ticks, started, force=force)
+    path = write_run(result, out, reps, ticks, started, force=force,
+                     warn=lambda line: click.echo(f"warning: {line}", err=True))
     rp = result.replications
     w50 = rp["weeks_to_50"].dropna()
     click.echo(f"{sc.name}: {reps} replications x {ticks} weeks, seed {seed}")
@@ -89,7 +91,7 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
                f"median {rp['final_adoption'].median():.1%}")
     click.echo(f"  reached 50%: {len(w50) / len(rp):.1%}" + (f" (median week {w50.median():.0f})" if len(w50) else ""))
     click.echo(f"  first owner left by the horizon: {(rp['owner_departures'] > 0).mean():.1%}")
-    click.echo(f"wrote {path}/ (manifest.json, timeseries.parquet, replications.parquet, adoption.png)")
+    click.echo(f"wrote {path}/ ({', '.join(json.loads((path / 'manifest.json').read_text())['files'])})")
 
 
 @cli.command()

@@ -17,22 +17,45 @@ import pandas as pd
 from .errors import ResultsError
 from .plotting import adoption_figure
 from .provenance import command_line, git_commit, now_iso, package_versions
+from .safeio import is_inside
 from .simulate import SimulationResult
 
 __all__ = ["write_run", "check_output_dir"]
 
 
 def check_output_dir(out: Path, force: bool) -> None:
-    """Refuse to overwrite an existing, non-empty results directory unless ``force``."""
+    """Refuse to overwrite an existing, non-empty directory unless ``force``; never replace what is not a run.
+
+    ``--force`` replaces only a ``cxsim run`` results directory, never the working
+    directory or one above it, and never a directory of other files.
+    """
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"{out}: exists and is not a directory; choose another --out")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise ResultsError(f"{out}: already holds results; choose another --out or pass --force to replace them")
+    if is_inside(out, Path.cwd()):
+        raise ResultsError(f"{out}: is the working directory or above it; choose a new directory for --out")
+    if out.exists() and any(out.iterdir()):
+        if not _is_run_dir(out):
+            raise ResultsError(f"{out}: already holds files that are not the results of a `cxsim run`; "
+                               "choose another --out (--force replaces only earlier results)")
+        if not force:
+            raise ResultsError(f"{out}: already holds results; choose another --out or pass --force to replace them")
+
+
+def _is_run_dir(path: Path) -> bool:
+    try:
+        return json.loads((path / "manifest.json").read_bytes()).get("kind") == "cxsim run"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def write_run(result: SimulationResult, out: str | Path, replications: int, ticks: int, started: str,
-              force: bool = False) -> Path:
-    """Write ``manifest.json``, ``timeseries.parquet``, ``replications.parquet``, ``adoption.png``."""
+              force: bool = False, warn=None) -> Path:
+    """Write ``manifest.json``, ``timeseries.parquet``, ``replications.parquet``, ``adoption.png``.
+
+    The tables come first; if the figure cannot be drawn, the run is kept without it,
+    the manifest says why, and ``warn`` (a callable taking one line) is told.
+    """
     out = Path(out)
     check_output_dir(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -41,9 +64,21 @@ def write_run(result: SimulationResult, out: str | Path, replications: int, tick
         result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
         result.replications.to_parquet(tmp / "replications.parquet", index=False)
         sc = result.scenario
-        adoption_figure(result.timeseries, result.replications,
-                        f"{sc.name}: {sc.description}" if sc.description else sc.name,
-                        tmp / "adoption.png", sc["run.success_threshold"])
+        files = ["manifest.json", "timeseries.parquet", "replications.parquet", "adoption.png"]
+        figure_error = None
+        try:
+            adoption_figure(result.timeseries, result.replications,
+                            f"{sc.name}: {sc.description}" if sc.description else sc.name,
+                            tmp / "adoption.png", sc["run.success_threshold"])
+        except OSError:
+            raise  # a full disk or an unwritable folder fails the command (nothing is left behind)
+        except Exception as exc:  # the figure's own failure must not cost the computed tables
+            (tmp / "adoption.png").unlink(missing_ok=True)
+            files.remove("adoption.png")
+            first = str(exc).strip().splitlines()
+            figure_error = f"{type(exc).__name__}: {first[0][:160] if first else ''}"
+            if warn is not None:
+                warn(f"adoption.png could not be drawn ({figure_error}); the tables are complete")
         rp = result.replications
         manifest = {
             "kind": "cxsim run",
@@ -65,8 +100,10 @@ def write_run(result: SimulationResult, out: str | Path, replications: int, tick
             "command": command_line(),
             "started": started,
             "finished": now_iso(),
-            "files": ["manifest.json", "timeseries.parquet", "replications.parquet", "adoption.png"],
+            "files": files,
         }
+        if figure_error:
+            manifest["figure_error"] = figure_error
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=_json_default))
         tmp.chmod(0o755)  # mkdtemp makes it private; results are meant to be shared
         if out.exists():

@@ -43,7 +43,8 @@ Examples:
 sobol: first-order and total indices (S1, ST) with bootstrap 95% intervals;
 morris: mu*, mu and sigma; lhs: partial rank correlation (PRCC) with 95%
 intervals and RBD-FAST first-order indices. Writes sensitivity_<outcome>.csv
-and sensitivity_<outcome>.png into RUN_DIR/analysis (or --out).
+and sensitivity_<outcome>.png into RUN_DIR/analysis (or --out); those of an
+earlier analysis are replaced only with --force.
 """
 
 # Testing hook: behave as if Ctrl-C were pressed after this many chunks.
@@ -133,12 +134,15 @@ def batch(experiment, workers, out, resume, quiet):
 @click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=10),
               help="Bootstrap resamples for the confidence intervals.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the bootstrap.")
-def analyze(run_dir, outcome, out, resamples, seed):
+@click.option("--force", is_flag=True, help="Replace the CSV and chart of an earlier analysis of this outcome.")
+def analyze(run_dir, outcome, out, resamples, seed, force):
     """Sensitivity of an OUTCOME to the parameters of a sobol, morris or lhs run in RUN_DIR."""
     from .analyze import METHODS, analyze_run
 
-    res = analyze_run(run_dir, outcome=outcome, out=out, num_resamples=resamples, seed=seed)
+    res = analyze_run(run_dir, outcome=outcome, out=out, num_resamples=resamples, seed=seed, force=force)
     click.echo(f"{run_dir}: {METHODS[res.method]}; outcome: mean {outcome} per point")
     with_cols = [c for c in res.table.columns if c not in ("PRCC_p",)]
     click.echo(res.table[with_cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if res.note:
+        click.echo(f"warning: {res.note}", err=True)
     click.echo(f"wrote {res.csv}" + (f" and {res.png}" if res.png else ""))

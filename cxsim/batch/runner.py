@@ -48,6 +48,7 @@ from .store import (
     read_manifest,
     remove_chunk,
     remove_chunks,
+    require_keys,
     summarize,
     verify_chunk,
     write_chunk,
@@ -308,6 +309,7 @@ def load_for_resume(run_dir: str | Path, experiment: Experiment | None = None) -
     manifest = read_manifest(run_dir)
     if manifest.get("kind") != "cxsim batch":
         raise ResultsError(f"{run_dir}: not a `cxsim batch` run (manifest kind {manifest.get('kind')!r})")
+    require_keys(manifest, run_dir)
     scenarios = [scenario_from_record(r) for r in manifest["scenarios"]]
     exp = experiment_from_dict(manifest["experiment"], file=manifest.get("experiment_file") or "<manifest>",
                                scenarios=scenarios, default_name=manifest["experiment_name"])

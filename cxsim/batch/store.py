@@ -45,7 +45,7 @@ from ..stats import wilson_interval
 __all__ = [
     "Results", "load_results", "wilson_interval", "write_chunk", "done_chunks", "assemble", "summarize",
     "write_json", "read_manifest", "CHUNK_DIR", "ROW_GROUP_ROWS", "SUMMARY_OUTCOMES", "verify_chunk",
-    "read_chunk_record", "chunk_path", "remove_chunk",
+    "read_chunk_record", "chunk_path", "remove_chunk", "require_keys",
 ]
 
 CHUNK_DIR = "chunks"
@@ -80,7 +80,9 @@ def write_json(path: Path, obj: Any) -> None:
 # Keys every batch manifest has, and their JSON types (checked on reading, so a damaged
 # manifest is one line, not a KeyError deep inside a command).
 _BATCH_KEYS = {"experiment_name": str, "experiment": dict, "scenarios": list, "plan_hash": str, "chunks": list,
-               "seed": int, "replications": int, "ticks": int, "points": int, "design": str}
+               "seed": int, "replications": int, "ticks": int, "points": int, "design": str,
+               "design_problem": dict}
+_RESUME_KEYS = [k for k in _BATCH_KEYS if k != "design_problem"]
 
 
 def read_manifest(run_dir: Path) -> dict:
@@ -102,17 +104,22 @@ def read_manifest(run_dir: Path) -> dict:
     kind = manifest.get("kind")
     if kind not in ("cxsim batch", "cxsim run"):
         raise ResultsError(f"{path}: damaged manifest: kind = {kind!r}, expected 'cxsim batch' or 'cxsim run'")
-    if kind == "cxsim batch":
-        for key, typ in _BATCH_KEYS.items():
-            if not isinstance(manifest.get(key), typ) or isinstance(manifest.get(key), bool):
-                found = "missing" if key not in manifest else f"a {type(manifest[key]).__name__}"
-                raise ResultsError(f"{path}: damaged manifest: {key!r} is {found}, expected a "
-                                   f"{'JSON ' + {dict: 'object', list: 'array'}.get(typ, typ.__name__)}")
-        for i, c in enumerate(manifest["chunks"]):
-            if (not isinstance(c, dict) or not isinstance(c.get("id"), int) or not isinstance(c.get("points"), list)
-                    or not isinstance(c.get("replications"), list) or len(c["replications"]) != 2):
-                raise ResultsError(f"{path}: damaged manifest: chunks[{i}] lacks id, points or replications")
     return manifest
+
+
+def require_keys(manifest: dict, run_dir: Path, keys=None) -> None:
+    """Check a batch manifest has ``keys`` (default: all a resume needs) with their JSON types; one line if not."""
+    path = Path(run_dir) / "manifest.json"
+    for key in keys or _RESUME_KEYS:
+        typ = _BATCH_KEYS.get(key, object)
+        if not isinstance(manifest.get(key), typ) or isinstance(manifest.get(key), bool):
+            found = "missing" if key not in manifest else f"a {type(manifest[key]).__name__}"
+            expected = {dict: "a JSON object", list: "a JSON array", int: "an integer"}.get(typ, "a string")
+            raise ResultsError(f"{path}: damaged manifest: {key!r} is {found}, expected {expected}")
+    for i, c in enumerate(manifest.get("chunks") or []):
+        if (not isinstance(c, dict) or not isinstance(c.get("id"), int) or not isinstance(c.get("points"), list)
+                or not isinstance(c.get("replications"), list) or len(c["replications"]) != 2):
+            raise ResultsError(f"{path}: damaged manifest: chunks[{i}] lacks id, points or replications")
 
 
 # ---------------------------------------------------------------------------- chunks
