@@ -8,6 +8,7 @@ looks finished.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -89,9 +90,9 @@ def write_run(result: SimulationResult, out: str | Path, replications: int, tick
             "seed": result.seed,
             "replications": replications,
             "ticks": ticks,
-            "summary": {
-                "success_rate": float(rp["success"].mean()),
-                "mean_final_adoption": float(rp["final_adoption"].mean()),
+            "summary": {  # (means by math.fsum: exactly rounded, so the same bits whatever sums pandas picks)
+                "success_rate": _mean(rp["success"]),
+                "mean_final_adoption": _mean(rp["final_adoption"]),
                 "median_weeks_to_50": _nanmedian(rp["weeks_to_50"]),
                 "share_owner_left": float((rp["owner_departures"] > 0).mean()),
             },
@@ -113,6 +114,11 @@ def write_run(result: SimulationResult, out: str | Path, replications: int, tick
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _mean(s: pd.Series) -> float:
+    x = s.to_numpy(dtype=float)
+    return math.fsum(x.tolist()) / len(x) if len(x) else float("nan")
 
 
 def _nanmedian(s: pd.Series):

@@ -30,7 +30,7 @@ def dollar_run(tmp_path_factory):
 
 
 def test_user_text_is_drawn_literally(dollar_run, tmp_path, run_cli):
-    """A description with `$...\\x` is drawn as written by run, compare and report (no mathtext crash)."""
+    """A description with dollars and a bad escape is drawn as written by run, compare and report (no mathtext)."""
     assert (dollar_run / "adoption.png").is_file()
     assert "figure_error" not in json.loads((dollar_run / "manifest.json").read_text())
     code, out, err = run_cli("compare", dollar_run, "--out", tmp_path / "cmp", "--resamples", "200")
@@ -112,7 +112,6 @@ def test_nothing_is_overwritten_without_force(dollar_run, tmp_path, run_cli):
 def test_analyze_refuses_to_overwrite_without_force(tmp_path, run_cli):
     """`cxsim analyze` refuses an earlier analysis of the same outcome without --force, and replaces it with it."""
     import numpy as np
-
     from test_batch_analyze import _synthetic_run
 
     from cxsim.batch.designs import Factor

@@ -18,6 +18,12 @@ Outputs: ``sensitivity_<outcome>.csv`` and ``sensitivity_<outcome>.png`` (bar ch
 with the intervals). The functions :func:`sensitivity` and :func:`point_outcome`
 are the whole path from a run's files to the indices; the Ishigami test runs the
 same path on a function with published indices.
+
+Unlike the simulation's tables, the indices are not promised bit-identical across
+machines: PRCC solves least squares with LAPACK, and SALib sums with numpy and BLAS,
+whose rounding depends on the processor (differences are in the last digits, far
+below the bootstrap intervals). On one machine, the same run and seed give the same
+indices.
 """
 
 from __future__ import annotations
