@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     started = now_iso()
     sc = load_scenario(scenario, list(overrides))
     ticks = sc.ticks if ticks is None else ticks
-    out = out or Path("results") / "runs" / f"{sc.name.replace('/', '_')}-seed{seed}"
+    out = out or Path("results") / "runs" / f"{_folder_name(sc.name)}-seed{seed}"
     check_output_dir(out, force)
     batch = 2000
     from ._jitcache import warm_up
@@ -92,6 +93,12 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     click.echo(f"  reached 50%: {len(w50) / len(rp):.1%}" + (f" (median week {w50.median():.0f})" if len(w50) else ""))
     click.echo(f"  first owner left by the horizon: {(rp['owner_departures'] > 0).mean():.1%}")
     click.echo(f"wrote {path}/ ({', '.join(json.loads((path / 'manifest.json').read_text())['files'])})")
+
+
+def _folder_name(name: str) -> str:
+    """A scenario name made safe as one folder name: printable, no separators, at most 100 characters."""
+    safe = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in name).lstrip(".") or "scenario"
+    return safe[:100]
 
 
 @cli.command()
@@ -153,6 +160,16 @@ def main(argv=None) -> None:
     except CXSimError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # `cxsim params | head`: the reader left; say nothing, like git
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as exc:
+        # Read-only folder, full disk, a path below a file, a name too long: one line naming the path,
+        # as git does. Every writer works on temporary names, so nothing half-written looks complete.
+        from .safeio import os_error_line
+
+        click.echo(f"error: {os_error_line(exc)}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -18,7 +18,7 @@ import pandas as pd
 from .errors import ResultsError
 from .plotting import adoption_figure
 from .provenance import command_line, git_commit, now_iso, package_versions
-from .safeio import is_inside
+from .safeio import check_parents, is_inside, naming
 from .simulate import SimulationResult
 
 __all__ = ["write_run", "check_output_dir"]
@@ -31,6 +31,7 @@ def check_output_dir(out: Path, force: bool) -> None:
     directory or one above it, and never a directory of other files.
     """
     out = Path(out)
+    check_parents(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"{out}: exists and is not a directory; choose another --out")
     if is_inside(out, Path.cwd()):
@@ -62,8 +63,9 @@ def write_run(result: SimulationResult, out: str | Path, replications: int, tick
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
-        result.timeseries.to_parquet(tmp / "timeseries.parquet", index=False)
-        result.replications.to_parquet(tmp / "replications.parquet", index=False)
+        for name, table in (("timeseries", result.timeseries), ("replications", result.replications)):
+            with naming(out / f"{name}.parquet"):
+                table.to_parquet(tmp / f"{name}.parquet", index=False)
         sc = result.scenario
         files = ["manifest.json", "timeseries.parquet", "replications.parquet", "adoption.png"]
         figure_error = None

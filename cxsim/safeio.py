@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 from .errors import ResultsError
 
 __all__ = ["MAX_INPUT_BYTES", "read_bytes", "atomic_write", "check_new_file", "check_new_files", "is_inside",
-           "os_error_line"]
+           "os_error_line", "naming", "check_parents"]
 
 MAX_INPUT_BYTES = 16 * 2**20
 """Largest scenario or experiment file read (16 MiB; the shipped ones are a few KiB)."""
@@ -94,9 +94,20 @@ def is_inside(path: str | Path, other: str | Path) -> bool:
     return o == p or p in o.parents
 
 
+def check_parents(path: str | Path, option: str = "--out") -> None:
+    """Refuse a path below an existing file (``report.html/x``): one line naming that file."""
+    for parent in Path(path).parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise ResultsError(f"{parent}: is a file, so {path} cannot be created below it; choose another "
+                                   f"{option}")
+            return
+
+
 def check_new_file(path: str | Path, force: bool, option: str = "--out") -> Path:
     """Refuse to replace an existing file without ``force``, and never replace a directory."""
     path = Path(path)
+    check_parents(path, option)
     if path.is_dir():
         raise ResultsError(f"{path}: is a directory; {option} takes a file name")
     if path.exists() and not force:
@@ -107,6 +118,7 @@ def check_new_file(path: str | Path, force: bool, option: str = "--out") -> Path
 def check_new_files(directory: str | Path, names, force: bool, option: str = "--out") -> Path:
     """Refuse a directory that is a file, or that holds any of ``names`` without ``force``."""
     directory = Path(directory)
+    check_parents(directory, option)
     if directory.exists() and not directory.is_dir():
         raise ResultsError(f"{directory}: exists and is not a directory; choose another {option}")
     if directory.is_dir() and not force:
@@ -128,9 +140,23 @@ def atomic_write(path: str | Path, mode: int = 0o644) -> Iterator[Path]:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        yield tmp
+        with naming(path):
+            yield tmp
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def naming(path: str | Path) -> Iterator[None]:
+    """Give an ``OSError`` raised without a file name (pyarrow's, for one) the ``path`` being written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        errno = exc.errno
+        text = os.strerror(errno) if errno else (str(exc).strip().splitlines() or ["input/output error"])[0]
+        raise OSError(errno, text, str(path)) from exc

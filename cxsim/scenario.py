@@ -32,6 +32,8 @@ __all__ = [
     "coerce_value",
     "did_you_mean",
     "display_path",
+    "read_toml",
+    "MAX_EXTENDS_DEPTH",
 ]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -57,6 +59,12 @@ def _merge(base: dict, over: Mapping, file: str, path: str = "") -> dict:
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise ScenarioError(file, kp, "must be a list of tables ([[" + key + "]])", value)
             id_keys = LISTS[key][1]
+            for i, item in enumerate(value):
+                for k in id_keys:
+                    if k in item and not isinstance(item[k], str):
+                        label = f"{key}[{i}].{k}"
+                        raise ScenarioError(file, label, "expected a string id (an id is never a list or table)",
+                                            item[k])
             merged = [copy.deepcopy(v) for v in out.get(key, [])]
             # Items of this file update the base's items with the same id; an id
             # repeated within this file's own list is an error, never a silent merge.
@@ -83,25 +91,51 @@ def _merge(base: dict, over: Mapping, file: str, path: str = "") -> dict:
     return out
 
 
-def _read_toml(path: Path, shown: str) -> dict:
+MAX_EXTENDS_DEPTH = 64
+"""Longest ``extends`` chain followed (the shipped scenarios use 2)."""
+
+
+def read_toml(path: Path, shown: str, error=ScenarioError) -> dict:
+    """A TOML file as a dict: a regular UTF-8 file of at most 16 MiB, else one-line ``error(shown, "", problem)``."""
+    from .safeio import read_bytes
+
+    raw = read_bytes(path, lambda problem: error(shown, "", problem))
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise error(shown, "", "is UTF-16 text; TOML files must be UTF-8 (save it as UTF-8)")
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError(shown, "", "file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(shown, "", "is a directory, expected a .toml file") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(shown, "", f"is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+                               "a TOML file must be UTF-8 text") from None
+    if "\x00" in text:
+        raise error(shown, "", "contains NUL bytes: a binary file, not TOML text")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(shown, "", f"not valid TOML: {exc}") from None
+        raise error(shown, "", f"not valid TOML: {exc}") from None
+
+
+def _read_toml(path: Path, shown: str) -> dict:
+    return read_toml(path, shown)
+
+
+def _resolve(path: Path, shown: str, key: str = "") -> Path:
+    try:
+        return path.resolve(strict=False)
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop, 3.13 OSError
+        raise ScenarioError(shown, key, "symlink loop: the path never reaches a file", str(path)) from None
 
 
 def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, str]]:
-    """Raw merged data of ``path`` and its ancestors, plus key -> file provenance."""
-    path = path.resolve()
+    """Raw merged data of ``path`` and its ancestors, plus key -> file provenance (at most 64 deep, no cycles)."""
+    path = _resolve(path, str(path))
     shown = display_path(path)
     if path in chain:
         cycle = " -> ".join(display_path(p) for p in (*chain, path))
         raise ScenarioError(shown, "extends", f"extends cycle: {cycle}")
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(display_path(chain[-1]), "extends", f"the extends chain from {display_path(chain[0])} "
+                            f"is longer than {MAX_EXTENDS_DEPTH} files; flatten it")
     data = _read_toml(path, shown)
     parent = data.pop("extends", None)
     if parent is None:
@@ -109,9 +143,15 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, di
     else:
         if not isinstance(parent, str):
             raise ScenarioError(shown, "extends", "must be a path string relative to this file", parent)
+        if not parent or "\x00" in parent:
+            raise ScenarioError(shown, "extends", "expected a path to a .toml file", parent)
         ppath = (path.parent / parent)
         if not ppath.exists():
-            raise ScenarioError(shown, "extends", f"file not found: {display_path(ppath.resolve())}", parent)
+            if ppath.is_symlink():
+                _resolve(ppath, shown, "extends")  # a loop says so
+                raise ScenarioError(shown, "extends", "dangling symlink: its target does not exist", parent)
+            raise ScenarioError(shown, "extends", f"file not found: {display_path(_resolve(ppath, shown, 'extends'))}",
+                                parent)
         base, origin = _resolve_extends(ppath, (*chain, path))
     _check_top(data, shown)
     for key, value in data.items():
@@ -424,6 +464,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Iterable[str]
         shipped = SCENARIO_DIR / f"{path}.toml"
         if shipped.exists():
             p = shipped
+    if not p.exists() and p.is_symlink():
+        _resolve(p, str(path))  # a symlink loop says so
     if not p.exists():
         hint = did_you_mean(str(path), shipped_scenarios())
         raise ScenarioError(str(path), "", "file not found" + hint + "; `cxsim scenarios` lists the shipped ones")

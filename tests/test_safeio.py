@@ -127,3 +127,126 @@ def test_analyze_refuses_to_overwrite_without_force(tmp_path, run_cli):
     assert csv.read_text() == "mine\n"
     assert run_cli(*args, "--force")[0] == 0
     assert list(pd.read_csv(csv)["parameter"]) == ["a", "b"] and np.isfinite(pd.read_csv(csv)["PRCC"]).all()
+
+
+# ---------------------------------------------------------------------------- one line, exit 2, nothing complete
+def _one_line(result, *fragments):
+    code, out, err = result
+    assert code == 2, (out, err)
+    assert "Traceback" not in out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    for f in fragments:
+        assert str(f) in lines[0], (f, lines[0])
+    return lines[0]
+
+
+@pytest.fixture
+def small_mount(tmp_path):
+    """Mount a tmpfs (root only): ``small_mount(options)`` returns its folder; unmounted afterwards."""
+    import os
+    import subprocess
+
+    mounted = []
+
+    def mount(options: str):
+        if os.geteuid() != 0:
+            pytest.skip("NOTICE: needs root to mount a small tmpfs (full disk / read-only tests skipped)")
+        d = tmp_path / f"mnt{len(mounted)}"
+        d.mkdir()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(d)], capture_output=True, text=True)
+        if r.returncode:
+            pytest.skip(f"NOTICE: cannot mount a tmpfs here ({r.stderr.strip()}); full disk / read-only test skipped")
+        mounted.append(d)
+        return d
+
+    yield mount
+    for d in mounted:
+        subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+def test_full_disk_is_one_line_and_leaves_nothing_complete(small_mount, run_cli, write_toml):
+    """On a full disk (1 MiB tmpfs), run and batch fail in one line naming the path; no temp or complete files stay."""
+    disk = small_mount("size=1m")
+    _one_line(run_cli("run", "reference", "--reps", "300", "--ticks", "156", "--out", disk / "run", "-q"),
+              "No space left on device")
+    assert list(disk.iterdir()) == []
+    exp = write_toml("big.toml", 'scenario = "reference"\nreplications = 300\nchunk_size = 100\n'
+                                 '[design]\ntype = "factorial"\n[design.factors]\n"adoption.p" = [0.001, 0.002]\n')
+    _one_line(run_cli("batch", exp, "--out", disk / "b", "-w", "1", "-q"), "No space left on device", disk / "b")
+    left = [p.name for p in (disk / "b").rglob("*")]
+    assert not [n for n in left if ".tmp-" in n], left
+    assert "replications.parquet" not in left and "summary.csv" not in left
+
+
+def test_unwritable_places_are_one_line(small_mount, tmp_path, run_cli):
+    """A read-only folder, a path below a file and a name too long: one line naming the path, exit 2."""
+    ro = small_mount("ro,size=64k")
+    _one_line(run_cli("run", "reference", "--reps", "2", "--ticks", "2", "--out", ro / "r", "-q"),
+              ro, "Read-only file system")
+    (tmp_path / "file").write_text("x")
+    _one_line(run_cli("run", "reference", "--reps", "2", "--ticks", "2", "--out", tmp_path / "file" / "r", "-q"),
+              tmp_path / "file", "is a file")
+    _one_line(run_cli("run", "reference", "--reps", "2", "--ticks", "2", "--out", tmp_path / ("n" * 300), "-q"),
+              "File name too long")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "mnt0"]
+
+
+def test_hostile_scenario_files_are_one_line(tmp_path, run_cli):
+    """Binary, UTF-16, a FIFO, /dev/zero, symlink loops, a 1,500-file extends chain, ids as lists: one line each."""
+    import os
+
+    cases = {}
+    (tmp_path / "bin.toml").write_bytes(bytes(range(256)))
+    cases["bin.toml"] = "not UTF-8"
+    (tmp_path / "u16.toml").write_text('[meta]\nname = "x"\n', encoding="utf-16")
+    cases["u16.toml"] = "UTF-16"
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "fifo.toml").write_text('extends = "pipe"\n')
+    cases["fifo.toml"] = "not a regular file"
+    (tmp_path / "zero.toml").write_text('extends = "/dev/zero"\n')
+    cases["zero.toml"] = "not a regular file"
+    os.symlink("loop-b.toml", tmp_path / "loop-a.toml")
+    os.symlink("loop-a.toml", tmp_path / "loop-b.toml")
+    (tmp_path / "loops.toml").write_text('extends = "loop-a.toml"\n')
+    cases["loops.toml"] = "symlink loop"
+    for i in range(1500):
+        (tmp_path / f"c{i}.toml").write_text(f'extends = "c{i + 1}.toml"\n' if i < 1499 else "")
+    cases["c0.toml"] = "longer than 64 files"
+    (tmp_path / "idlist.toml").write_text('extends = "c1499.toml"\n[[executives]]\nid = ["ceo"]\nceo = true\n')
+    cases["idlist.toml"] = "expected a string id"
+    (tmp_path / "idtable.toml").write_text('[[departments]]\nid = {a = 1}\nexecutive = "ceo"\n')
+    cases["idtable.toml"] = "expected a string id"
+    for name, what in cases.items():
+        _one_line(run_cli("validate", tmp_path / name), what)
+    _one_line(run_cli("validate", tmp_path / "loop-a.toml"), "symlink loop")
+    exp = tmp_path / "e.toml"
+    exp.write_bytes(b"\xff\xfe" + 'name = "x"'.encode("utf-16-le"))
+    _one_line(run_cli("batch", exp), "UTF-16")
+
+
+def test_damaged_results_are_one_line(tmp_path, run_cli, write_toml):
+    """A truncated replications.parquet, a manifest that is [] or lacks keys: one line each for compare, resume."""
+    from test_batch_run import TINY
+
+    from cxsim.batch.runner import run_experiment
+
+    exp = write_toml("tiny.toml", TINY.format(chunk=2, every=1))
+    assert run_cli("batch", exp, "--out", tmp_path / "run", "-w", "1", "-q")[0] == 0
+    data = (tmp_path / "run" / "replications.parquet").read_bytes()
+    (tmp_path / "run" / "replications.parquet").write_bytes(data[: len(data) // 2])
+    _one_line(run_cli("compare", tmp_path / "run", "--out", tmp_path / "c"), "replications.parquet", "truncated")
+    assert not (tmp_path / "c").exists()
+
+    from cxsim.batch import load_experiment
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(load_experiment(exp), tmp_path / "cut", workers=1, stop_after=1)
+    manifest = tmp_path / "cut" / "manifest.json"
+    good = json.loads(manifest.read_text())
+    manifest.write_text("[]")
+    _one_line(run_cli("batch", "--resume", tmp_path / "cut"), manifest, "expected a JSON object")
+    manifest.write_text(json.dumps({k: v for k, v in good.items() if k != "plan_hash"}))
+    _one_line(run_cli("batch", "--resume", tmp_path / "cut"), manifest, "'plan_hash' is missing")
+    manifest.write_text(json.dumps({**good, "chunks": [{"id": 0}]}))
+    _one_line(run_cli("batch", "--resume", tmp_path / "cut"), manifest, "chunks[0]")

@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ResultsError
 from ..safeio import atomic_write, check_new_files
-from .store import read_manifest, require_keys
+from .store import read_manifest, read_parquet, require_keys
 
 __all__ = ["Analysis", "analyze_run", "sensitivity", "point_outcome", "prcc", "sensitivity_chart"]
 
@@ -63,7 +63,14 @@ class Analysis:
 
 def point_outcome(run_dir: Path, outcome: str, n_points: int) -> np.ndarray:
     """Per-point mean of ``outcome`` over replications (NaN replications skipped), read by row group."""
-    pf = pq.ParquetFile(Path(run_dir) / "replications.parquet")
+    path = Path(run_dir) / "replications.parquet"
+    try:
+        pf = pq.ParquetFile(path)
+    except OSError:
+        raise
+    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ResultsError(f"{path}: damaged or truncated Parquet file ({first})") from None
     names = [c for c in pf.schema_arrow.names if c not in ("point", "replication")]
     if outcome not in names:
         from ..scenario import did_you_mean
@@ -267,7 +274,7 @@ def analyze_run(run_dir: str | Path, outcome: str = "success", out: str | Path |
     n_points = int(manifest["points"])
     X = None
     if (run_dir / "design.parquet").is_file():
-        X = pd.read_parquet(run_dir / "design.parquet").sort_values("point")[problem["names"]].to_numpy()
+        X = read_parquet(run_dir / "design.parquet").sort_values("point")[problem["names"]].to_numpy()
     Y = point_outcome(run_dir, outcome, n_points)
     options = manifest.get("experiment", {}).get("design", {})
     df = sensitivity(method, problem, X, Y, options, num_resamples, conf_level, seed)

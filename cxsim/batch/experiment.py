@@ -40,7 +40,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -55,6 +54,7 @@ from ..scenario import (
     did_you_mean,
     display_path,
     load_scenario,
+    read_toml,
     scenario_from_dict,
     shipped_scenarios,
 )
@@ -294,17 +294,11 @@ def load_experiment(path: str | Path) -> Experiment:
     if not p.exists() and not p.suffix and (EXPERIMENT_DIR / f"{path}.toml").is_file():
         p = EXPERIMENT_DIR / f"{path}.toml"
     shown = display_path(p) if p.exists() else str(path)
-    try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
+    if not p.exists():
         shipped = sorted(q.stem for q in EXPERIMENT_DIR.glob("*.toml")) if EXPERIMENT_DIR.exists() else []
         raise ExperimentError(shown, "", "file not found" + did_you_mean(str(path), shipped)
-                              + ("; shipped experiments: " + ", ".join(shipped) if shipped else "")) from None
-    except IsADirectoryError:
-        raise ExperimentError(shown, "", "is a directory, expected a .toml file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(shown, "", f"not valid TOML: {exc}") from None
+                              + ("; shipped experiments: " + ", ".join(shipped) if shipped else ""))
+    data = read_toml(p, shown, ExperimentError)
     exp = experiment_from_dict(data, file=shown, base_dir=p.resolve().parent, default_name=p.stem)
     exp.path = p.resolve()
     return exp
@@ -326,8 +320,10 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     _check_keys(data, TOP_KEYS, file, "", "an experiment")
 
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip() or "/" in name or name.startswith("."):
-        raise ExperimentError(file, "name", "expected a short name without '/' (used as a directory name)", name)
+    if (not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name or name.startswith(".")
+            or not name.isprintable() or len(name) > 100):
+        raise ExperimentError(file, "name", "expected a short name (at most 100 printable characters, no '/' or "
+                              "'\\', not starting with '.'; it names a directory)", name)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ExperimentError(file, "description", "expected a string", description)

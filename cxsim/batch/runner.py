@@ -37,6 +37,7 @@ import pyarrow as pa
 from .._jitcache import warm_up
 from ..errors import ResultsError
 from ..provenance import command_line, git_commit, now_iso, package_versions
+from ..safeio import check_parents, naming
 from ..simulate import STACK_REPLICATIONS
 from .experiment import Experiment, Keep, experiment_from_dict, point_values, scenario_from_record, scenario_record
 from .store import (
@@ -46,6 +47,7 @@ from .store import (
     done_chunks,
     read_chunk_record,
     read_manifest,
+    read_parquet,
     remove_chunk,
     remove_chunks,
     require_keys,
@@ -217,6 +219,7 @@ def default_run_dir(exp: Experiment, root: Path | str = "results") -> Path:
 
 
 def _prepare_dir(out: Path) -> None:
+    check_parents(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"{out}: exists and is not a directory; choose another --out")
     if out.exists() and any(out.iterdir()):
@@ -240,11 +243,13 @@ def _points_frame(exp: Experiment) -> pd.DataFrame:
 def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
     _prepare_dir(out)
     points = _points_frame(exp)
-    points.to_parquet(out / "points.parquet", index=False)
+    with naming(out / "points.parquet"):
+        points.to_parquet(out / "points.parquet", index=False)
     if exp.sample.raw is not None:
         design = pd.DataFrame(exp.sample.raw, columns=exp.sample.keys)
         design.insert(0, "point", np.arange(len(design), dtype=np.int64))
-        design.to_parquet(out / "design.parquet", index=False)
+        with naming(out / "design.parquet"):
+            design.to_parquet(out / "design.parquet", index=False)
     manifest = {
         "kind": "cxsim batch",
         "experiment_name": exp.name,
@@ -446,7 +451,7 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     order = [c.id for c in chunks]
     assemble(out, order, "replications")
     assemble(out, order, "timeseries")
-    summarize(out, pd.read_parquet(out / "points.parquet", columns=["point", "name"]))
+    summarize(out, read_parquet(out / "points.parquet", columns=["point", "name"]))
     _record(out, manifest, chunks, done, t0, started, complete=True, records=records)
     remove_chunks(out)
     return out

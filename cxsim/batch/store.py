@@ -40,12 +40,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ResultsError
+from ..safeio import naming
 from ..stats import wilson_interval
 
 __all__ = [
     "Results", "load_results", "wilson_interval", "write_chunk", "done_chunks", "assemble", "summarize",
     "write_json", "read_manifest", "CHUNK_DIR", "ROW_GROUP_ROWS", "SUMMARY_OUTCOMES", "verify_chunk",
-    "read_chunk_record", "chunk_path", "remove_chunk", "require_keys",
+    "read_chunk_record", "chunk_path", "remove_chunk", "require_keys", "read_parquet",
 ]
 
 CHUNK_DIR = "chunks"
@@ -156,7 +157,8 @@ def write_chunk(run_dir: Path, chunk_id: int, tables: dict[str, pa.Table], point
         final = chunk_path(run_dir, chunk_id, name)
         tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
         try:
-            pq.write_table(tables[name], tmp, compression=_COMPRESSION)
+            with naming(final):
+                pq.write_table(tables[name], tmp, compression=_COMPRESSION)
             record["sha256"][name] = _sha256(tmp)
             os.replace(tmp, final)
         except BaseException:
@@ -260,6 +262,11 @@ def assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_group
     Row groups have a fixed size whatever the chunking, so the file's bytes depend
     only on its rows.
     """
+    with naming(Path(run_dir) / f"{table}.parquet"):
+        return _assemble(run_dir, chunk_ids, table, rows_per_group)
+
+
+def _assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_group: int) -> Path:
     run_dir = Path(run_dir)
     final = run_dir / f"{table}.parquet"
     tmp = run_dir / f".{table}.parquet.tmp-{os.getpid()}"
@@ -436,6 +443,19 @@ def _as_batch_table(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def read_parquet(path: Path, **kw) -> pd.DataFrame:
+    """``pd.read_parquet``, with a missing, truncated or damaged file as one :class:`ResultsError` line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"{path}: missing")
+    try:
+        return pd.read_parquet(path, **kw)
+    except OSError:
+        raise
+    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+        raise ResultsError(f"{path}: damaged or truncated Parquet file ({_first_line(exc)})") from None
+
+
 def load_results(run_dir: str | Path) -> Results:
     """Read a finished ``cxsim batch`` run (or a ``cxsim run`` directory, as a one-point run).
 
@@ -449,7 +469,7 @@ def load_results(run_dir: str | Path) -> Results:
         points = pd.DataFrame({"point": [0], "name": [manifest.get("scenario_name", run_dir.name)],
                                "scenario": [manifest.get("scenario_name", "")],
                                "description": [manifest.get("scenario", {}).get("meta", {}).get("description", "")]})
-        reps = _as_batch_table(pd.read_parquet(run_dir / "replications.parquet"))
+        reps = _as_batch_table(read_parquet(run_dir / "replications.parquet"))
         return Results(run_dir, manifest, points, reps)
     if kind != "cxsim batch":
         raise ResultsError(f"{run_dir}: manifest kind is {kind!r}, expected 'cxsim batch' or 'cxsim run'")
@@ -461,6 +481,11 @@ def load_results(run_dir: str | Path) -> Results:
     for name in ("points.parquet", "replications.parquet", "timeseries.parquet"):
         if not (run_dir / name).is_file():
             raise ResultsError(f"{run_dir}: {name} is missing although the manifest says the run is complete")
-    summary = pd.read_csv(run_dir / "summary.csv") if (run_dir / "summary.csv").is_file() else None
-    return Results(run_dir, manifest, pd.read_parquet(run_dir / "points.parquet"),
-                   pd.read_parquet(run_dir / "replications.parquet"), summary)
+    summary = None
+    if (run_dir / "summary.csv").is_file():
+        try:
+            summary = pd.read_csv(run_dir / "summary.csv")
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise ResultsError(f"{run_dir / 'summary.csv'}: damaged ({_first_line(exc)})") from None
+    return Results(run_dir, manifest, read_parquet(run_dir / "points.parquet"),
+                   read_parquet(run_dir / "replications.parquet"), summary)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -56,18 +59,39 @@ def write_compare(c: Comparison, out_dir: str | Path, specs: list[FigureSpec] | 
         The written paths.
     """
     out = check_compare_dir(out_dir, force)
-    out.mkdir(parents=True, exist_ok=True)
     specs = build_figures(c) if specs is None else specs
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    # Everything is written into a hidden staging folder first and moved in only when all of it
+    # exists, so a full disk or Ctrl-C never leaves a comparison that looks complete.
+    stage = Path(tempfile.mkdtemp(prefix=".compare.partial-", dir=out))
+    try:
+        written = _write_compare(c, stage, specs)
+        for path in written:
+            os.chmod(path, 0o644)
+            os.replace(path, out / path.name)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+    keep = {p.name for p in written}
+    for name in COMPARE_FILES:
+        if name not in keep:
+            (out / name).unlink(missing_ok=True)
+    return [out / p.name for p in written]
+
+
+def _write_compare(c: Comparison, out: Path, specs: list[FigureSpec]) -> list[Path]:
     written: list[Path] = []
 
     def text(name: str, body: str) -> None:
-        with atomic_write(out / name) as tmp:
-            tmp.write_text(body, encoding="utf-8")
+        (out / name).write_text(body, encoding="utf-8")
         written.append(out / name)
 
     def csv(name: str, df: pd.DataFrame) -> None:
-        with atomic_write(out / name) as tmp:
-            df.to_csv(tmp, index=False)
+        df.to_csv(out / name, index=False)
         written.append(out / name)
 
     csv("summary.csv", c.summary)
@@ -99,10 +123,6 @@ def write_compare(c: Comparison, out_dir: str | Path, specs: list[FigureSpec] | 
                 plt.close(s.figure)
             if s.missing:
                 s.figure = None
-    keep = {p.name for p in written}
-    for name in COMPARE_FILES:
-        if name not in keep:
-            (out / name).unlink(missing_ok=True)
     return written
 
 
