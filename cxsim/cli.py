@@ -11,6 +11,9 @@ import click
 
 from .errors import CXSimError
 
+MAX_RUN_ROWS = 10_000_000
+"""Most timeseries rows (replications x (weeks + 1)) ``cxsim run`` holds in memory (a few GiB)."""
+
 EPILOG_RUN = """
 \b
 Examples:
@@ -51,12 +54,13 @@ def _progress(total: int, quiet: bool, desc: str):
 
 @cli.command(epilog=EPILOG_RUN)
 @click.argument("scenario")
-@click.option("--reps", "-n", default=100, show_default=True, type=click.IntRange(min=1),
-              help="Replications to run.")
-@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(min=0),
+@click.option("--reps", "-n", default=100, show_default=True, type=click.IntRange(1, MAX_RUN_ROWS),
+              help="Replications to run (replications x (weeks + 1) at most 10,000,000: the tables are held in "
+                   "memory; use `cxsim batch` for more).")
+@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
               help="Seed; replication k always uses the k-th stream spawned from it.")
-@click.option("--ticks", "-t", default=None, type=click.IntRange(min=1),
-              help="Weeks to simulate [default: the scenario's run.ticks, 156].")
+@click.option("--ticks", "-t", default=None, type=click.IntRange(1, 5200),
+              help="Weeks to simulate, 1 to 5200 [default: the scenario's run.ticks, 156].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a parameter by dotted key, e.g. committee.cadence_weeks=2 or "
                    "executives.cfo.jealousy=0.6. Repeatable.")
@@ -74,6 +78,10 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     started = now_iso()
     sc = load_scenario(scenario, list(overrides))
     ticks = sc.ticks if ticks is None else ticks
+    if reps * (ticks + 1) > MAX_RUN_ROWS:  # checked before anything is allocated
+        raise CXSimError(f"--reps {reps} x {ticks + 1} weeks = {reps * (ticks + 1):,} timeseries rows; at most "
+                         f"{MAX_RUN_ROWS:,} are held in memory by `cxsim run`: use fewer replications, or "
+                         "`cxsim batch`, which streams them to disk")
     out = out or Path("results") / "runs" / f"{_folder_name(sc.name)}-seed{seed}"
     check_output_dir(out, force)
     batch = 2000

@@ -348,3 +348,58 @@ def test_resume_verifies_kept_chunks_and_recomputes_damaged_ones(tiny, tmp_path,
     assert f"chunk {int(b)} " in said[1] and "checksum" in said[1]
     assert f"chunk {int(d)} " in said[2] and "another run" in said[2]
     assert _tables(out) == _tables(reference_run)
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="NOTICE: needs /proc to find the workers")
+def test_workers_die_with_their_parent(tmp_path):
+    """After kill -9 of a 2-worker `cxsim batch` in mid-task, its workers stop at once and write no chunks."""
+    import os
+    import textwrap
+
+    exp_file = tmp_path / "tiny.toml"
+    exp_file.write_text(textwrap.dedent(TINY.format(chunk=1, every=1)))
+    out = tmp_path / "orphan"
+    # Each worker task first sleeps 600 s (testing hook), so a worker that outlives its parent is still there.
+    env = {**os.environ, "CXSIM_BATCH_TASK_PAUSE": "600"}
+    proc = subprocess.Popen([sys.executable, "-m", "cxsim", "batch", str(exp_file), "--out", str(out), "-w", "2",
+                             "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 120
+    workers: set[int] = set()
+    while time.time() < deadline and proc.poll() is None:
+        workers = {p for p in _children(proc.pid) if b"spawn" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        if len(workers) == 2 and all((out / f".paused-{p}").exists() for p in workers):
+            break  # both workers are in a task
+        time.sleep(0.05)
+    assert proc.poll() is None and len(workers) == 2, "the batch ended before its workers could be seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.time() + 60  # a worker that is not killed sleeps for 600 s
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.05)
+    try:
+        assert not any(_alive(p) for p in workers), "workers outlived their parent"
+    finally:
+        for p in workers:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+    assert not list((out / "chunks").glob("*.chunk.json"))

@@ -250,3 +250,23 @@ def test_damaged_results_are_one_line(tmp_path, run_cli, write_toml):
     _one_line(run_cli("batch", "--resume", tmp_path / "cut"), manifest, "'plan_hash' is missing")
     manifest.write_text(json.dumps({**good, "chunks": [{"id": 0}]}))
     _one_line(run_cli("batch", "--resume", tmp_path / "cut"), manifest, "chunks[0]")
+
+
+def test_sizes_are_checked_before_anything_is_built(write_toml, run_cli):
+    """A huge factorial, a billion chunks, a huge chunk and huge --ticks/--reps/--workers are refused up front."""
+    factors = "\n".join(f'"executives.ceo.{f}" = [{", ".join(str(i / 20) for i in range(12))}]'
+                        for f in ("buy_in", "jealousy", "understanding", "trust", "influence"))
+    factors += "\n" + "\n".join(f'"{k}" = [{", ".join(str(i / 20) for i in range(12))}]'
+                                for k in ("organization.readiness_shift", "committee.convergence",
+                                          "owner.initial_credibility"))
+    huge = write_toml("huge.toml", f'[design]\ntype = "factorial"\n[design.factors]\n{factors}\n')
+    _one_line(run_cli("batch", huge), "huge.toml", "design", "429,981,696 points", "at most 1,000,000")
+    billion = write_toml("billion.toml", 'replications = 1000000000\nchunk_size = 1\n'
+                                         '[design]\ntype = "points"\n[[design.points]]\nname = "a"\n')
+    _one_line(run_cli("batch", billion), "billion.toml", "chunk_size", "at most 100,000")
+    fat = write_toml("fat.toml", 'chunk_size = 10000000\n[design]\ntype = "points"\n[[design.points]]\nname = "a"\n')
+    _one_line(run_cli("batch", fat), "fat.toml", "chunk_size", "at most 10,000,000")
+    _one_line(run_cli("run", "reference", "--reps", "100000", "--ticks", "5200", "-q"), "--reps 100000", "cxsim batch")
+    for args in (("run", "reference", "--ticks", "1000000000"), ("batch", huge, "--workers", "100000")):
+        code, _, err = run_cli(*args)
+        assert code == 2 and "Traceback" not in err and "range" in err, err

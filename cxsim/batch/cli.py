@@ -80,8 +80,8 @@ def _print_summary(run_dir: Path, workers: int) -> None:
 
 @click.command(epilog=EPILOG_BATCH)
 @click.argument("experiment", required=False)
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
-              help=f"Worker processes [default: all cores, here {os.cpu_count()}]. 1 runs in this process.")
+@click.option("--workers", "-w", type=click.IntRange(1, 256), default=None,
+              help=f"Worker processes, 1 to 256 [default: all cores, here {os.cpu_count()}]. 1 runs in this process.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results directory (must not exist or be empty) [default: results/<experiment>/<run-id>].")
 @click.option("--resume", "resume", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -131,9 +131,10 @@ def batch(experiment, workers, out, resume, quiet):
                    "also final_adoption, peak_adoption, final_cx_index, ...).")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the CSV and chart [default: RUN_DIR/analysis].")
-@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=10),
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(10, 100_000),
               help="Bootstrap resamples for the confidence intervals.")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the bootstrap.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the bootstrap.")
 @click.option("--force", is_flag=True, help="Replace the CSV and chart of an earlier analysis of this outcome.")
 def analyze(run_dir, outcome, out, resamples, seed, force):
     """Sensitivity of an OUTCOME to the parameters of a sobol, morris or lhs run in RUN_DIR."""

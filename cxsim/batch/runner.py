@@ -13,8 +13,9 @@ per-week cost over many points; the results are bit-identical to one
 :func:`cxsim.simulate.run_batch` per point. The task then writes each of its
 chunks on its own (atomically), so the store and resuming work chunk by chunk.
 
-Workers are ``spawn``-started processes that ignore Ctrl-C; the parent catches
-it, stops the pool and records which chunks are done. Each worker writes its
+Workers are ``spawn``-started processes that ignore Ctrl-C and die with their
+parent (:func:`die_with_parent`); the parent catches Ctrl-C, stops the pool and
+records which chunks are done. Each worker writes its
 chunks itself, so the parent never holds more than a progress count.
 """
 
@@ -39,7 +40,15 @@ from ..errors import ResultsError
 from ..provenance import command_line, git_commit, now_iso, package_versions
 from ..safeio import check_parents, naming
 from ..simulate import STACK_REPLICATIONS
-from .experiment import Experiment, Keep, experiment_from_dict, point_values, scenario_from_record, scenario_record
+from .experiment import (
+    MAX_CHUNK_ROWS,
+    Experiment,
+    Keep,
+    experiment_from_dict,
+    point_values,
+    scenario_from_record,
+    scenario_record,
+)
 from .store import (
     CHUNK_DIR,
     assemble,
@@ -168,6 +177,10 @@ def run_task(task: dict) -> list[tuple[int, int, dict]]:
 
     Returns ``(chunk id, replications, record)`` per chunk.
     """
+    pause = os.environ.get(_PAUSE_ENV)
+    if pause:  # testing hook: a task that takes long (so a test can kill the parent mid-task), saying so
+        (Path(task["run_dir"]) / f".paused-{os.getpid()}").touch()
+        time.sleep(float(pause))
     tables = task_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"])
     done = []
     for cid, pts, t in zip(task["ids"], task["points"], tables):
@@ -176,9 +189,42 @@ def run_task(task: dict) -> list[tuple[int, int, dict]]:
     return done
 
 
-def _worker_init() -> None:
+_PAUSE_ENV = "CXSIM_BATCH_TASK_PAUSE"  # testing hook: seconds each worker task sleeps before simulating
+
+
+def _worker_init(parent: int | None = None) -> None:
     # The parent decides what Ctrl-C means; a worker dying mid-write would only leave a temp file anyway.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        die_with_parent(parent)
+
+
+def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
+    """Make this (worker) process end when process ``parent`` does, even after ``kill -9`` of the parent.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere, or if that call fails, a daemon thread polls the parent's pid. Either way an
+    orphaned worker stops instead of going on writing chunks into a run nobody owns.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # the parent died before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="cxsim-parent-watch", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------- progress
@@ -398,6 +444,7 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     pending_size = sum(c.size for c in pending)
     budget = STACK_REPLICATIONS if n_workers == 1 else min(
         STACK_REPLICATIONS, max(-(-pending_size // (3 * n_workers)), max((c.size for c in pending), default=1)))
+    budget = min(budget, max(1, MAX_CHUNK_ROWS // (exp.ticks + 1)))  # a task's tables stay within memory
     tasks = plan_tasks(pending, budget)
 
     plan_hash = manifest["plan_hash"]
@@ -435,7 +482,7 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 del tables
         elif pending:
             ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(n_workers, initializer=_worker_init) as pool:
+            with ctx.Pool(n_workers, initializer=_worker_init, initargs=(os.getpid(),)) as pool:
                 for results in pool.imap_unordered(run_task, (task(cs) for cs in tasks)):
                     for cid, n, rec in results:
                         bar.update(n)

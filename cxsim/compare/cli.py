@@ -55,7 +55,7 @@ nothing from the network, so it can be mailed and opened offline.
 def _common(f):
     """Options shared by compare and report."""
     f = click.option("--resamples", default=BOOTSTRAP_RESAMPLES, show_default=True,
-                     type=click.IntRange(min=200),
+                     type=click.IntRange(200, 100_000),
                      help="Bootstrap resamples for the effect intervals (fixed seed: reproducible).")(f)
     f = click.option("--heatmap", "focus", metavar="POINT", default=None,
                      help="Point of the per-department heatmap and buy-in figure [default: the baseline].")(f)
