@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from .errors import CXSimError
+from .errors import CXSimError, printable
+
+
+def echo(text: str, err: bool = False) -> None:
+    """``click.echo`` of a line that holds user text (names, ids, paths): control characters escaped."""
+    click.echo(printable(text), err=err)
+
 
 MAX_RUN_ROWS = 10_000_000
 """Most timeseries rows (replications x (weeks + 1)) ``cxsim run`` holds in memory (a few GiB)."""
@@ -77,6 +83,8 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
 
     started = now_iso()
     sc = load_scenario(scenario, list(overrides))
+    for line in sc.warnings:
+        echo(f"warning: {line}", err=True)
     ticks = sc.ticks if ticks is None else ticks
     if reps * (ticks + 1) > MAX_RUN_ROWS:  # checked before anything is allocated
         raise CXSimError(f"--reps {reps} x {ticks + 1} weeks = {reps * (ticks + 1):,} timeseries rows; at most "
@@ -91,16 +99,16 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     with _progress(ticks * -(-reps // batch), quiet, sc.name) as bar:
         result = simulate(sc, replications=reps, seed=seed, ticks=ticks, batch_size=batch, _progress=bar.update)
     path = write_run(result, out, reps, ticks, started, force=force,
-                     warn=lambda line: click.echo(f"warning: {line}", err=True))
+                     warn=lambda line: echo(f"warning: {line}", err=True))
     rp = result.replications
     w50 = rp["weeks_to_50"].dropna()
-    click.echo(f"{sc.name}: {reps} replications x {ticks} weeks, seed {seed}")
+    echo(f"{sc.name}: {reps} replications x {ticks} weeks, seed {seed}")
     click.echo(f"  success (final adoption >= {sc['run.success_threshold']:.0%}): {rp['success'].mean():.1%}")
     click.echo(f"  final adoption: mean {rp['final_adoption'].mean():.1%}, "
                f"median {rp['final_adoption'].median():.1%}")
     click.echo(f"  reached 50%: {len(w50) / len(rp):.1%}" + (f" (median week {w50.median():.0f})" if len(w50) else ""))
     click.echo(f"  first owner left by the horizon: {(rp['owner_departures'] > 0).mean():.1%}")
-    click.echo(f"wrote {path}/ ({', '.join(json.loads((path / 'manifest.json').read_text())['files'])})")
+    echo(f"wrote {path}/ ({', '.join(json.loads((path / 'manifest.json').read_text())['files'])})")
 
 
 def _folder_name(name: str) -> str:
@@ -118,7 +126,7 @@ def scenarios():
     width = max((len(n) for n in names), default=10)
     for name in names:
         sc = load_scenario(SCENARIO_DIR / f"{name}.toml")
-        click.echo(f"{name:<{width}}  {sc.description}")
+        echo(f"{name:<{width}}  {sc.description}")
 
 
 @cli.command()
@@ -130,7 +138,9 @@ def validate(files, overrides):
 
     for f in files:
         sc = load_scenario(f, list(overrides))
-        click.echo(f"{sc.path}: ok ({len(sc.executives)} executives, {len(sc.departments)} departments, "
+        for line in sc.warnings:
+            echo(f"warning: {line}", err=True)
+        echo(f"{sc.path}: ok ({len(sc.executives)} executives, {len(sc.departments)} departments, "
                    f"{sum(int(d['headcount']) for d in sc.departments)} employees, {len(sc.stages)} journey stages)")
 
 

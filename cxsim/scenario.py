@@ -46,6 +46,14 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _ids(ids: Iterable[Any], shown: int = 12) -> str:
+    """Ids for a message: each quoted if it holds control characters, at most ``shown`` of them, each cut."""
+    ids = [str(i) for i in ids]
+    out = ", ".join(i if i.isprintable() and len(i) <= 40 else repr(i[:37] + "..." if len(i) > 40 else i)
+                    for i in ids[:shown])
+    return out + (f", ... ({len(ids) - shown} more)" if len(ids) > shown else "")
+
+
 def _item_key(item: Mapping[str, Any], id_keys: tuple[str, ...]) -> tuple:
     return tuple(item.get(k) for k in id_keys)
 
@@ -225,6 +233,9 @@ def parse_overrides(items: Iterable[str] | Mapping[str, Any] | None) -> dict[str
             raise ScenarioError("--set", item, "expected KEY=VALUE, e.g. committee.cadence_weeks=2")
         key, raw = item.split("=", 1)
         key, raw = key.strip(), raw.strip()
+        if not key:
+            raise ScenarioError("--set", "", f"{item!r} has no key before '='; expected KEY=VALUE, e.g. "
+                                "committee.cadence_weeks=2")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
@@ -239,13 +250,14 @@ def _apply_override(data: dict, key: str, value: Any, file: str) -> None:
     if head in LISTS and head != "influence":
         fields = LISTS[head][0]
         if len(parts) != 3:
-            raise ScenarioError(file, key, f"expected {head}.<id>.<field>, e.g. {head}.<id>.{next(iter(fields))}")
+            example = next(f for f in fields if f != "id")  # (the id itself cannot be overridden)
+            raise ScenarioError(file, key, f"expected {head}.<id>.<field>, e.g. {head}.<id>.{example}")
         _, ident, fld = parts
         items = data.get(head, [])
         ids = [it.get("id") for it in items]
         if ident not in ids:
             raise ScenarioError(file, key, f"no {head[:-1]} with id {ident!r}" + did_you_mean(ident, ids)
-                                + "; ids: " + ", ".join(map(str, ids)))
+                                + "; ids: " + _ids(ids))
         if fld not in fields or fld == "id":
             raise ScenarioError(file, key, f"unknown field {fld!r}" + did_you_mean(fld, fields)
                                 + "; allowed: " + ", ".join(f for f in fields if f != "id"))
@@ -268,6 +280,7 @@ class Scenario:
         params: every declared parameter by dotted key, defaults filled in.
         executives, departments, stages, influence: lists of dicts, defaults filled.
         overrides: the overrides applied on top of the file(s).
+        warnings: consequential omissions (one line each), shown by the CLI.
     """
 
     name: str
@@ -279,6 +292,7 @@ class Scenario:
     stages: list[dict[str, Any]]
     influence: list[dict[str, Any]]
     overrides: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -386,8 +400,13 @@ def scenario_from_dict(
         lists[lname] = out_items
 
     _check_references(lists, params, where)
+    warnings = []
+    if lists["departments"] and not lists["stages"] and params["journey.enabled"]:
+        warnings.append(f"{file}: no [[stages]]: the customer journey (journey.enabled = true) has no stages, so "
+                        "the CX index ignores weak links; add [[stages]] or set journey.enabled = false")
     name = params["meta.name"] or default_name
     return Scenario(
+        warnings=warnings,
         name=name,
         description=params["meta.description"],
         path=None,
@@ -402,27 +421,30 @@ def scenario_from_dict(
 def _check_references(lists: dict, params: dict, where) -> None:
     execs = [e["id"] for e in lists["executives"]]
     depts = [d["id"] for d in lists["departments"]]
-    if lists["departments"] and not execs:
-        raise ScenarioError(where("executives"), "executives", "departments need at least one executive")
-    if execs:
-        ceos = [e["id"] for e in lists["executives"] if e["ceo"]]
-        if len(ceos) != 1:
-            raise ScenarioError(where("executives"), "executives",
-                                f"exactly one executive must have ceo = true; found {len(ceos)}", ceos)
-        owner = params["owner.executive"]
-        if owner not in execs:
-            raise ScenarioError(where("owner.executive"), "owner.executive",
-                                "no such executive" + did_you_mean(owner, execs) + "; ids: " + ", ".join(execs), owner)
+    if not execs:  # an empty scenario would "run" to a meaningless 0% success
+        raise ScenarioError(where("executives"), "executives", "missing; a scenario needs at least one "
+                            "[[executives]] entry, exactly one of them with ceo = true")
+    ceos = [e["id"] for e in lists["executives"] if e["ceo"]]
+    if len(ceos) != 1:
+        # Blame --set when it is what set a ceo flag, the file otherwise.
+        src = next((where(f"executives.{e}.ceo") for e in execs if where(f"executives.{e}.ceo") == "--set"),
+                   where("executives"))
+        raise ScenarioError(src, "executives", f"exactly one executive must have ceo = true; found {len(ceos)}",
+                            ceos)
+    owner = params["owner.executive"]
+    if owner not in execs:
+        raise ScenarioError(where("owner.executive"), "owner.executive",
+                            "no such executive" + did_you_mean(owner, execs) + "; ids: " + _ids(execs), owner)
     for d in lists["departments"]:
         if d["executive"] not in execs:
-            raise ScenarioError(where("departments"), f"departments.{d['id']}.executive",
+            raise ScenarioError(where(f"departments.{d['id']}.executive"), f"departments.{d['id']}.executive",
                                 "no such executive" + did_you_mean(d["executive"], execs)
-                                + "; ids: " + ", ".join(execs), d["executive"])
+                                + "; ids: " + _ids(execs), d["executive"])
     for s in lists["stages"]:
         for ref in s["departments"]:
             if ref not in depts:
-                raise ScenarioError(where("stages"), f"stages.{s['id']}.departments",
-                                    "no such department" + did_you_mean(ref, depts) + "; ids: " + ", ".join(depts),
+                raise ScenarioError(where(f"stages.{s['id']}.departments"), f"stages.{s['id']}.departments",
+                                    "no such department" + did_you_mean(ref, depts) + "; ids: " + _ids(depts),
                                     ref)
         if not s["departments"]:
             raise ScenarioError(where("stages"), f"stages.{s['id']}.departments",
@@ -432,7 +454,7 @@ def _check_references(lists: dict, params: dict, where) -> None:
             if edge[role] not in execs:
                 raise ScenarioError(where("influence"), f"influence[{i}].{role}",
                                     "no such executive" + did_you_mean(edge[role], execs)
-                                    + "; ids: " + ", ".join(execs), edge[role])
+                                    + "; ids: " + _ids(execs), edge[role])
     self_w = params["social_influence.self_weight"]
     for e in execs:
         total = self_w + sum(x["weight"] for x in lists["influence"] if x["listener"] == e and x["speaker"] != e)

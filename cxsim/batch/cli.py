@@ -7,6 +7,14 @@ from pathlib import Path
 
 import click
 
+from ..errors import printable
+
+
+def echo(text: str, err: bool = False) -> None:
+    """``click.echo`` of a line that holds user text (names, ids, paths): control characters escaped."""
+    click.echo(printable(text), err=err)
+
+
 EPILOG_BATCH = """
 \b
 Examples:
@@ -60,7 +68,7 @@ def _print_summary(run_dir: Path, workers: int) -> None:
 
     res = load_results(run_dir)
     m, s = res.manifest, res.summary
-    click.echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
+    echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
                f"seed {m['seed']}, {m['design']} design; {m['elapsed_seconds']:.1f} s "
                f"({m.get('replications_per_second', 0):.0f} replications/s, {workers} worker"
                f"{'s' if workers > 1 else ''})")
@@ -68,7 +76,7 @@ def _print_summary(run_dir: Path, workers: int) -> None:
     click.echo(f"  {'point':<{width}}  success  95% CI (Wilson)   final adoption")
     show = s if len(s) <= 20 else s.head(15)
     for _, r in show.iterrows():
-        click.echo(f"  {r['name'][:width]:<{width}}  {_pct(r['success_rate'])}  [{r['success_lo']:6.1%}, "
+        echo(f"  {r['name'][:width]:<{width}}  {_pct(r['success_rate'])}  [{r['success_lo']:6.1%}, "
                    f"{r['success_hi']:6.1%}]  {r['final_adoption_mean']:6.1%}")
     if len(s) > len(show):
         click.echo(f"  ... {len(s) - len(show)} more points in summary.csv")
@@ -104,11 +112,13 @@ def batch(experiment, workers, out, resume, quiet):
     from .store import done_chunks, read_manifest
 
     exp = load_experiment(experiment) if experiment is not None else None
+    for line in dict.fromkeys(w for sc in (exp.scenarios if exp else []) for w in sc.warnings):
+        echo(f"warning: {line}", err=True)
     target = resume if resume is not None else (out if out is not None else default_run_dir(exp))
     try:
         if resume is not None:
             if read_manifest(resume).get("complete"):
-                click.echo(f"{resume}: already complete; nothing to resume")
+                echo(f"{resume}: already complete; nothing to resume")
                 return
             run_dir = resume_run(resume, exp, workers=workers, quiet=quiet, stop_after=stop_after)
         else:
@@ -116,7 +126,7 @@ def batch(experiment, workers, out, resume, quiet):
     except KeyboardInterrupt:
         try:
             n = len(read_manifest(target)["chunks"])
-            click.echo(f"stopped: {len(done_chunks(target))} of {n} chunks kept in {target}/; "
+            echo(f"stopped: {len(done_chunks(target))} of {n} chunks kept in {target}/; "
                        f"finish with: cxsim batch --resume {target}", err=True)
         except ResultsError:
             pass
@@ -141,9 +151,9 @@ def analyze(run_dir, outcome, out, resamples, seed, force):
     from .analyze import METHODS, analyze_run
 
     res = analyze_run(run_dir, outcome=outcome, out=out, num_resamples=resamples, seed=seed, force=force)
-    click.echo(f"{run_dir}: {METHODS[res.method]}; outcome: mean {outcome} per point")
+    echo(f"{run_dir}: {METHODS[res.method]}; outcome: mean {outcome} per point")
     with_cols = [c for c in res.table.columns if c not in ("PRCC_p",)]
     click.echo(res.table[with_cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if res.note:
-        click.echo(f"warning: {res.note}", err=True)
-    click.echo(f"wrote {res.csv}" + (f" and {res.png}" if res.png else ""))
+        echo(f"warning: {res.note}", err=True)
+    echo(f"wrote {res.csv}" + (f" and {res.png}" if res.png else ""))

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
+from ..errors import printable
 from .effects import BOOTSTRAP_RESAMPLES
+
+
+def echo(text: str, err: bool = False) -> None:
+    """``click.echo`` of a line that holds user text (names, ids, paths): control characters escaped."""
+    click.echo(printable(text), err=err)
+
 
 EPILOG_COMPARE = """
 \b
@@ -87,7 +94,7 @@ def compare(run_dir, points, baseline, metric, focus, resamples, out, force):
     specs = build_figures(c)
     paths = write_compare(c, out, specs, force=force)
     _echo_summary(c, specs)
-    click.echo(f"wrote {len(paths)} files to {out}/")
+    echo(f"wrote {len(paths)} files to {out}/")
 
 
 @click.command(epilog=EPILOG_REPORT)
@@ -107,23 +114,23 @@ def report(run_dir, points, baseline, metric, focus, resamples, out, force):
     command = _command("report", run_dir, points, baseline, metric, focus, resamples, out)
     path = write_report(c, out, specs, command, force=force)
     _echo_summary(c, specs)
-    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
+    echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
 
 
 def _echo_summary(c, specs) -> None:
     from .tables import pct
 
     n = len(c.point_ids)
-    click.echo(f"{c.run.path}: {n} point{'s' if n != 1 else ''}, baseline {c.name(c.baseline)}")
+    echo(f"{c.run.path}: {n} point{'s' if n != 1 else ''}, baseline {c.name(c.baseline)}")
     for _, r in c.summary.iterrows():
-        click.echo(f"  {r['name']:<40} success {pct(r['success']):>5} "
+        echo(f"  {r['name']:<40} success {pct(r['success']):>5} "
                    f"[{pct(r['success_lo'])}, {pct(r['success_hi'])}]  mean final adoption "
                    f"{pct(r['mean_final_adoption'])}")
     for note in c.notes:
-        click.echo(f"note: {note}")
+        echo(f"note: {note}")
     for s in specs:
         if s.figure is None:
-            click.echo(f"note: no {s.stem} figure: {s.missing}")
+            echo(f"note: no {s.stem} figure: {s.missing}")
 
 
 def _command(name, run_dir, points, baseline, metric, focus, resamples, out) -> str:
