@@ -117,7 +117,46 @@ def _folder_name(name: str) -> str:
     return safe[:100]
 
 
-@cli.command()
+EPILOG_SCENARIOS = """
+\b
+Examples:
+  cxsim scenarios
+  cxsim run governance/budget-sponsor-committee --reps 500 --out results/best
+  cxsim validate scenarios/reference.toml
+
+\b
+A shipped scenario is named by its path below scenarios/ without .toml; any
+command that takes a SCENARIO also takes a .toml file of your own, which may
+`extends = "..."` a shipped one and override only what differs.
+"""
+
+EPILOG_VALIDATE = """
+\b
+Examples:
+  cxsim validate my_company.toml
+  cxsim validate scenarios/governance/*.toml
+  cxsim validate reference --set committee.enabled=true --set executives.cfo.jealousy=0.6
+
+\b
+Prints one line per valid file (executives, departments, employees, journey
+stages) and warnings for consequential omissions; the first problem is one
+line naming the file, the key, the bad value and what is allowed, exit code 2.
+"""
+
+EPILOG_PARAMS = """
+\b
+Examples:
+  cxsim params
+  cxsim params committee
+  cxsim params | grep -i jealousy
+
+\b
+Each line: key, default, unit, allowed values, then what it means. Set a
+parameter in a scenario file's [section] or with --set section.key=VALUE.
+"""
+
+
+@cli.command(epilog=EPILOG_SCENARIOS)
 def scenarios():
     """List the shipped scenarios, one line each."""
     from .scenario import SCENARIO_DIR, load_scenario, shipped_scenarios
@@ -129,7 +168,7 @@ def scenarios():
         echo(f"{name:<{width}}  {sc.description}")
 
 
-@cli.command()
+@cli.command(epilog=EPILOG_VALIDATE)
 @click.argument("files", nargs=-1, required=True)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Overrides to check too.")
 def validate(files, overrides):
@@ -144,7 +183,7 @@ def validate(files, overrides):
                    f"{sum(int(d['headcount']) for d in sc.departments)} employees, {len(sc.stages)} journey stages)")
 
 
-@cli.command()
+@cli.command(epilog=EPILOG_PARAMS)
 @click.argument("section", required=False)
 def params(section):
     """List every parameter with its default, unit and meaning (optionally one SECTION)."""
