@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from .errors import CXSimError
+from .errors import CXSimError, printable
+
+
+def echo(text: str, err: bool = False) -> None:
+    """``click.echo`` of a line that holds user text (names, ids, paths): control characters escaped."""
+    click.echo(printable(text), err=err)
+
+
+MAX_RUN_ROWS = 10_000_000
+"""Most timeseries rows (replications x (weeks + 1)) ``cxsim run`` holds in memory (a few GiB)."""
 
 EPILOG_RUN = """
 \b
@@ -49,12 +60,13 @@ def _progress(total: int, quiet: bool, desc: str):
 
 @cli.command(epilog=EPILOG_RUN)
 @click.argument("scenario")
-@click.option("--reps", "-n", default=100, show_default=True, type=click.IntRange(min=1),
-              help="Replications to run.")
-@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(min=0),
+@click.option("--reps", "-n", default=100, show_default=True, type=click.IntRange(1, MAX_RUN_ROWS),
+              help="Replications to run (replications x (weeks + 1) at most 10,000,000: the tables are held in "
+                   "memory; use `cxsim batch` for more).")
+@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
               help="Seed; replication k always uses the k-th stream spawned from it.")
-@click.option("--ticks", "-t", default=None, type=click.IntRange(min=1),
-              help="Weeks to simulate [default: the scenario's run.ticks, 156].")
+@click.option("--ticks", "-t", default=None, type=click.IntRange(1, 5200),
+              help="Weeks to simulate, 1 to 5200 [default: the scenario's run.ticks, 156].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a parameter by dotted key, e.g. committee.cadence_weeks=2 or "
                    "executives.cfo.jealousy=0.6. Repeatable.")
@@ -71,8 +83,14 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
 
     started = now_iso()
     sc = load_scenario(scenario, list(overrides))
+    for line in sc.warnings:
+        echo(f"warning: {line}", err=True)
     ticks = sc.ticks if ticks is None else ticks
-    out = out or Path("results") / "runs" / f"{sc.name.replace('/', '_')}-seed{seed}"
+    if reps * (ticks + 1) > MAX_RUN_ROWS:  # checked before anything is allocated
+        raise CXSimError(f"--reps {reps} x {ticks + 1} weeks = {reps * (ticks + 1):,} timeseries rows; at most "
+                         f"{MAX_RUN_ROWS:,} are held in memory by `cxsim run`: use fewer replications, or "
+                         "`cxsim batch`, which streams them to disk")
+    out = out or Path("results") / "runs" / f"{_folder_name(sc.name)}-seed{seed}"
     check_output_dir(out, force)
     batch = 2000
     from ._jitcache import warm_up
@@ -80,19 +98,65 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     warm_up(sc, None if quiet else lambda line: click.echo(line, err=True))
     with _progress(ticks * -(-reps // batch), quiet, sc.name) as bar:
         result = simulate(sc, replications=reps, seed=seed, ticks=ticks, batch_size=batch, _progress=bar.update)
-    path = write_run(result, out, reps, ticks, started, force=force)
+    path = write_run(result, out, reps, ticks, started, force=force,
+                     warn=lambda line: echo(f"warning: {line}", err=True))
     rp = result.replications
     w50 = rp["weeks_to_50"].dropna()
-    click.echo(f"{sc.name}: {reps} replications x {ticks} weeks, seed {seed}")
+    echo(f"{sc.name}: {reps} replications x {ticks} weeks, seed {seed}")
     click.echo(f"  success (final adoption >= {sc['run.success_threshold']:.0%}): {rp['success'].mean():.1%}")
     click.echo(f"  final adoption: mean {rp['final_adoption'].mean():.1%}, "
                f"median {rp['final_adoption'].median():.1%}")
     click.echo(f"  reached 50%: {len(w50) / len(rp):.1%}" + (f" (median week {w50.median():.0f})" if len(w50) else ""))
     click.echo(f"  first owner left by the horizon: {(rp['owner_departures'] > 0).mean():.1%}")
-    click.echo(f"wrote {path}/ (manifest.json, timeseries.parquet, replications.parquet, adoption.png)")
+    echo(f"wrote {path}/ ({', '.join(json.loads((path / 'manifest.json').read_text())['files'])})")
 
 
-@cli.command()
+def _folder_name(name: str) -> str:
+    """A scenario name made safe as one folder name: printable, no separators, at most 100 characters."""
+    safe = "".join(c if c.isprintable() and c not in "/\\" else "_" for c in name).lstrip(".") or "scenario"
+    return safe[:100]
+
+
+EPILOG_SCENARIOS = """
+\b
+Examples:
+  cxsim scenarios
+  cxsim run governance/budget-sponsor-committee --reps 500 --out results/best
+  cxsim validate scenarios/reference.toml
+
+\b
+A shipped scenario is named by its path below scenarios/ without .toml; any
+command that takes a SCENARIO also takes a .toml file of your own, which may
+`extends = "..."` a shipped one and override only what differs.
+"""
+
+EPILOG_VALIDATE = """
+\b
+Examples:
+  cxsim validate my_company.toml
+  cxsim validate scenarios/governance/*.toml
+  cxsim validate reference --set committee.enabled=true --set executives.cfo.jealousy=0.6
+
+\b
+Prints one line per valid file (executives, departments, employees, journey
+stages) and warnings for consequential omissions; the first problem is one
+line naming the file, the key, the bad value and what is allowed, exit code 2.
+"""
+
+EPILOG_PARAMS = """
+\b
+Examples:
+  cxsim params
+  cxsim params committee
+  cxsim params | grep -i jealousy
+
+\b
+Each line: key, default, unit, allowed values, then what it means. Set a
+parameter in a scenario file's [section] or with --set section.key=VALUE.
+"""
+
+
+@cli.command(epilog=EPILOG_SCENARIOS)
 def scenarios():
     """List the shipped scenarios, one line each."""
     from .scenario import SCENARIO_DIR, load_scenario, shipped_scenarios
@@ -101,10 +165,10 @@ def scenarios():
     width = max((len(n) for n in names), default=10)
     for name in names:
         sc = load_scenario(SCENARIO_DIR / f"{name}.toml")
-        click.echo(f"{name:<{width}}  {sc.description}")
+        echo(f"{name:<{width}}  {sc.description}")
 
 
-@cli.command()
+@cli.command(epilog=EPILOG_VALIDATE)
 @click.argument("files", nargs=-1, required=True)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Overrides to check too.")
 def validate(files, overrides):
@@ -113,11 +177,13 @@ def validate(files, overrides):
 
     for f in files:
         sc = load_scenario(f, list(overrides))
-        click.echo(f"{sc.path}: ok ({len(sc.executives)} executives, {len(sc.departments)} departments, "
+        for line in sc.warnings:
+            echo(f"warning: {line}", err=True)
+        echo(f"{sc.path}: ok ({len(sc.executives)} executives, {len(sc.departments)} departments, "
                    f"{sum(int(d['headcount']) for d in sc.departments)} employees, {len(sc.stages)} journey stages)")
 
 
-@cli.command()
+@cli.command(epilog=EPILOG_PARAMS)
 @click.argument("section", required=False)
 def params(section):
     """List every parameter with its default, unit and meaning (optionally one SECTION)."""
@@ -151,6 +217,16 @@ def main(argv=None) -> None:
     except CXSimError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # `cxsim params | head`: the reader left; say nothing, like git
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except OSError as exc:
+        # Read-only folder, full disk, a path below a file, a name too long: one line naming the path,
+        # as git does. Every writer works on temporary names, so nothing half-written looks complete.
+        from .safeio import os_error_line
+
+        click.echo(f"error: {os_error_line(exc)}", err=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

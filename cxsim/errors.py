@@ -13,20 +13,41 @@ __all__ = [
     "ScenarioError",
     "ExperimentError",
     "ResultsError",
+    "printable",
 ]
 
 
+MAX_SHOWN = 60
+"""Longest echoed value in a message (longer ones are cut, with '...')."""
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    r"""``text`` with every control or format character escaped as Python does (``\x1b``, ``\n``, ``\u202e``).
+
+    Like git's quoting of paths: an id or a file name can never clear the screen, retitle
+    the terminal, reorder text or break a message onto two lines. With ``limit``, the
+    result is cut to that many characters (ending in ``...``).
+    """
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return text
+
+
 def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return printable(text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 3] + "...")
 
 
 class CXSimError(Exception):
     """Base class of errors caused by user input; the message is one line."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        # Every message is one printable line, whatever ids or paths it echoes.
+        return printable(super().__str__(), 2000)
 
 
 class ScenarioError(CXSimError):

@@ -264,7 +264,7 @@ DEPARTMENT_FIELDS: dict[str, Param] = {
         _p("id", "", "identifier", "Unique short id, used in references.", required=True),
         _p("name", "", "text", "Display name."),
         _p("office", "front", "choice", "front or back office.", choices=("front", "back")),
-        _p("headcount", 100, "employees", "Employees in the department.", 1, 10_000_000, kind=int),
+        _p("headcount", 100, "employees", "Employees in the department.", 1, 10_000_000, kind=int, required=True),
         _p("executive", "", "executive id", "The executive the department reports to.", required=True),
         _f("readiness", 0.5, "share", "Initial readiness for change."),
         _f("skill", 0.5, "share", "Initial CX skill."),

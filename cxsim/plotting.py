@@ -11,7 +11,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-__all__ = ["fan_chart", "adoption_figure", "PALETTE"]
+__all__ = ["fan_chart", "adoption_figure", "PALETTE", "LITERAL_TEXT", "literal_text"]
+
+LITERAL_TEXT = {"text.parse_math": False, "text.usetex": False}
+"""rc settings under which every figure is built and saved: names and descriptions are user text,
+drawn as written (``Budget $50k\\month`` must not be parsed as mathtext, which would fail)."""
+
+
+def literal_text(fig) -> None:
+    """Draw every text of ``fig`` literally (no mathtext, no TeX), including texts made before the rc applied."""
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
+        t.set_usetex(False)
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -31,6 +44,11 @@ def fan_chart(ax, timeseries: pd.DataFrame, metric: str = "adoption", color: str
 def adoption_figure(timeseries: pd.DataFrame, replications: pd.DataFrame, title: str, path: str | Path,
                     success_threshold: float | None = None) -> Path:
     """The run's adoption fan chart, with the success rate in the legend; saved to ``path``."""
+    with plt.rc_context(LITERAL_TEXT):
+        return _adoption_figure(timeseries, replications, title, path, success_threshold)
+
+
+def _adoption_figure(timeseries, replications, title, path, success_threshold) -> Path:
     fig, ax = plt.subplots(figsize=(8, 4.8), dpi=150)
     n = replications.shape[0]
     rate = replications["success"].mean()
@@ -50,8 +68,11 @@ def adoption_figure(timeseries: pd.DataFrame, replications: pd.DataFrame, title:
     ax.legend(loc="upper left", frameon=False, fontsize=8.5)
     for s in ("top", "right"):
         ax.spines[s].set_visible(False)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    literal_text(fig)
+    try:
+        fig.tight_layout()
+        path = Path(path)
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
     return path

@@ -32,6 +32,8 @@ __all__ = [
     "coerce_value",
     "did_you_mean",
     "display_path",
+    "read_toml",
+    "MAX_EXTENDS_DEPTH",
 ]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -42,6 +44,14 @@ def did_you_mean(word: str, options: Iterable[str]) -> str:
     """' (did you mean X?)' for the closest option, or '' when none is close."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _ids(ids: Iterable[Any], shown: int = 12) -> str:
+    """Ids for a message: each quoted if it holds control characters, at most ``shown`` of them, each cut."""
+    ids = [str(i) for i in ids]
+    out = ", ".join(i if i.isprintable() and len(i) <= 40 else repr(i[:37] + "..." if len(i) > 40 else i)
+                    for i in ids[:shown])
+    return out + (f", ... ({len(ids) - shown} more)" if len(ids) > shown else "")
 
 
 def _item_key(item: Mapping[str, Any], id_keys: tuple[str, ...]) -> tuple:
@@ -57,6 +67,12 @@ def _merge(base: dict, over: Mapping, file: str, path: str = "") -> dict:
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise ScenarioError(file, kp, "must be a list of tables ([[" + key + "]])", value)
             id_keys = LISTS[key][1]
+            for i, item in enumerate(value):
+                for k in id_keys:
+                    if k in item and not isinstance(item[k], str):
+                        label = f"{key}[{i}].{k}"
+                        raise ScenarioError(file, label, "expected a string id (an id is never a list or table)",
+                                            item[k])
             merged = [copy.deepcopy(v) for v in out.get(key, [])]
             # Items of this file update the base's items with the same id; an id
             # repeated within this file's own list is an error, never a silent merge.
@@ -83,25 +99,51 @@ def _merge(base: dict, over: Mapping, file: str, path: str = "") -> dict:
     return out
 
 
-def _read_toml(path: Path, shown: str) -> dict:
+MAX_EXTENDS_DEPTH = 64
+"""Longest ``extends`` chain followed (the shipped scenarios use 2)."""
+
+
+def read_toml(path: Path, shown: str, error=ScenarioError) -> dict:
+    """A TOML file as a dict: a regular UTF-8 file of at most 16 MiB, else one-line ``error(shown, "", problem)``."""
+    from .safeio import read_bytes
+
+    raw = read_bytes(path, lambda problem: error(shown, "", problem))
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise error(shown, "", "is UTF-16 text; TOML files must be UTF-8 (save it as UTF-8)")
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError(shown, "", "file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(shown, "", "is a directory, expected a .toml file") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(shown, "", f"is not UTF-8 text (byte {exc.start}: {raw[exc.start:exc.start + 1]!r}); "
+                               "a TOML file must be UTF-8 text") from None
+    if "\x00" in text:
+        raise error(shown, "", "contains NUL bytes: a binary file, not TOML text")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(shown, "", f"not valid TOML: {exc}") from None
+        raise error(shown, "", f"not valid TOML: {exc}") from None
+
+
+def _read_toml(path: Path, shown: str) -> dict:
+    return read_toml(path, shown)
+
+
+def _resolve(path: Path, shown: str, key: str = "") -> Path:
+    try:
+        return path.resolve(strict=False)
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop, 3.13 OSError
+        raise ScenarioError(shown, key, "symlink loop: the path never reaches a file", str(path)) from None
 
 
 def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, str]]:
-    """Raw merged data of ``path`` and its ancestors, plus key -> file provenance."""
-    path = path.resolve()
+    """Raw merged data of ``path`` and its ancestors, plus key -> file provenance (at most 64 deep, no cycles)."""
+    path = _resolve(path, str(path))
     shown = display_path(path)
     if path in chain:
         cycle = " -> ".join(display_path(p) for p in (*chain, path))
         raise ScenarioError(shown, "extends", f"extends cycle: {cycle}")
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError(display_path(chain[-1]), "extends", f"the extends chain from {display_path(chain[0])} "
+                            f"is longer than {MAX_EXTENDS_DEPTH} files; flatten it")
     data = _read_toml(path, shown)
     parent = data.pop("extends", None)
     if parent is None:
@@ -109,9 +151,15 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, di
     else:
         if not isinstance(parent, str):
             raise ScenarioError(shown, "extends", "must be a path string relative to this file", parent)
+        if not parent or "\x00" in parent:
+            raise ScenarioError(shown, "extends", "expected a path to a .toml file", parent)
         ppath = (path.parent / parent)
         if not ppath.exists():
-            raise ScenarioError(shown, "extends", f"file not found: {display_path(ppath.resolve())}", parent)
+            if ppath.is_symlink():
+                _resolve(ppath, shown, "extends")  # a loop says so
+                raise ScenarioError(shown, "extends", "dangling symlink: its target does not exist", parent)
+            raise ScenarioError(shown, "extends", f"file not found: {display_path(_resolve(ppath, shown, 'extends'))}",
+                                parent)
         base, origin = _resolve_extends(ppath, (*chain, path))
     _check_top(data, shown)
     for key, value in data.items():
@@ -185,6 +233,9 @@ def parse_overrides(items: Iterable[str] | Mapping[str, Any] | None) -> dict[str
             raise ScenarioError("--set", item, "expected KEY=VALUE, e.g. committee.cadence_weeks=2")
         key, raw = item.split("=", 1)
         key, raw = key.strip(), raw.strip()
+        if not key:
+            raise ScenarioError("--set", "", f"{item!r} has no key before '='; expected KEY=VALUE, e.g. "
+                                "committee.cadence_weeks=2")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
@@ -199,13 +250,14 @@ def _apply_override(data: dict, key: str, value: Any, file: str) -> None:
     if head in LISTS and head != "influence":
         fields = LISTS[head][0]
         if len(parts) != 3:
-            raise ScenarioError(file, key, f"expected {head}.<id>.<field>, e.g. {head}.<id>.{next(iter(fields))}")
+            example = next(f for f in fields if f != "id")  # (the id itself cannot be overridden)
+            raise ScenarioError(file, key, f"expected {head}.<id>.<field>, e.g. {head}.<id>.{example}")
         _, ident, fld = parts
         items = data.get(head, [])
         ids = [it.get("id") for it in items]
         if ident not in ids:
             raise ScenarioError(file, key, f"no {head[:-1]} with id {ident!r}" + did_you_mean(ident, ids)
-                                + "; ids: " + ", ".join(map(str, ids)))
+                                + "; ids: " + _ids(ids))
         if fld not in fields or fld == "id":
             raise ScenarioError(file, key, f"unknown field {fld!r}" + did_you_mean(fld, fields)
                                 + "; allowed: " + ", ".join(f for f in fields if f != "id"))
@@ -228,6 +280,7 @@ class Scenario:
         params: every declared parameter by dotted key, defaults filled in.
         executives, departments, stages, influence: lists of dicts, defaults filled.
         overrides: the overrides applied on top of the file(s).
+        warnings: consequential omissions (one line each), shown by the CLI.
     """
 
     name: str
@@ -239,6 +292,7 @@ class Scenario:
     stages: list[dict[str, Any]]
     influence: list[dict[str, Any]]
     overrides: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -346,8 +400,13 @@ def scenario_from_dict(
         lists[lname] = out_items
 
     _check_references(lists, params, where)
+    warnings = []
+    if lists["departments"] and not lists["stages"] and params["journey.enabled"]:
+        warnings.append(f"{file}: no [[stages]]: the customer journey (journey.enabled = true) has no stages, so "
+                        "the CX index ignores weak links; add [[stages]] or set journey.enabled = false")
     name = params["meta.name"] or default_name
     return Scenario(
+        warnings=warnings,
         name=name,
         description=params["meta.description"],
         path=None,
@@ -362,27 +421,30 @@ def scenario_from_dict(
 def _check_references(lists: dict, params: dict, where) -> None:
     execs = [e["id"] for e in lists["executives"]]
     depts = [d["id"] for d in lists["departments"]]
-    if lists["departments"] and not execs:
-        raise ScenarioError(where("executives"), "executives", "departments need at least one executive")
-    if execs:
-        ceos = [e["id"] for e in lists["executives"] if e["ceo"]]
-        if len(ceos) != 1:
-            raise ScenarioError(where("executives"), "executives",
-                                f"exactly one executive must have ceo = true; found {len(ceos)}", ceos)
-        owner = params["owner.executive"]
-        if owner not in execs:
-            raise ScenarioError(where("owner.executive"), "owner.executive",
-                                "no such executive" + did_you_mean(owner, execs) + "; ids: " + ", ".join(execs), owner)
+    if not execs:  # an empty scenario would "run" to a meaningless 0% success
+        raise ScenarioError(where("executives"), "executives", "missing; a scenario needs at least one "
+                            "[[executives]] entry, exactly one of them with ceo = true")
+    ceos = [e["id"] for e in lists["executives"] if e["ceo"]]
+    if len(ceos) != 1:
+        # Blame --set when it is what set a ceo flag, the file otherwise.
+        src = next((where(f"executives.{e}.ceo") for e in execs if where(f"executives.{e}.ceo") == "--set"),
+                   where("executives"))
+        raise ScenarioError(src, "executives", f"exactly one executive must have ceo = true; found {len(ceos)}",
+                            ceos)
+    owner = params["owner.executive"]
+    if owner not in execs:
+        raise ScenarioError(where("owner.executive"), "owner.executive",
+                            "no such executive" + did_you_mean(owner, execs) + "; ids: " + _ids(execs), owner)
     for d in lists["departments"]:
         if d["executive"] not in execs:
-            raise ScenarioError(where("departments"), f"departments.{d['id']}.executive",
+            raise ScenarioError(where(f"departments.{d['id']}.executive"), f"departments.{d['id']}.executive",
                                 "no such executive" + did_you_mean(d["executive"], execs)
-                                + "; ids: " + ", ".join(execs), d["executive"])
+                                + "; ids: " + _ids(execs), d["executive"])
     for s in lists["stages"]:
         for ref in s["departments"]:
             if ref not in depts:
-                raise ScenarioError(where("stages"), f"stages.{s['id']}.departments",
-                                    "no such department" + did_you_mean(ref, depts) + "; ids: " + ", ".join(depts),
+                raise ScenarioError(where(f"stages.{s['id']}.departments"), f"stages.{s['id']}.departments",
+                                    "no such department" + did_you_mean(ref, depts) + "; ids: " + _ids(depts),
                                     ref)
         if not s["departments"]:
             raise ScenarioError(where("stages"), f"stages.{s['id']}.departments",
@@ -392,7 +454,7 @@ def _check_references(lists: dict, params: dict, where) -> None:
             if edge[role] not in execs:
                 raise ScenarioError(where("influence"), f"influence[{i}].{role}",
                                     "no such executive" + did_you_mean(edge[role], execs)
-                                    + "; ids: " + ", ".join(execs), edge[role])
+                                    + "; ids: " + _ids(execs), edge[role])
     self_w = params["social_influence.self_weight"]
     for e in execs:
         total = self_w + sum(x["weight"] for x in lists["influence"] if x["listener"] == e and x["speaker"] != e)
@@ -401,6 +463,11 @@ def _check_references(lists: dict, params: dict, where) -> None:
             raise ScenarioError(where("influence"), f"influence (listener {e!r})",
                                 "weights sum to 0 and cannot be row-normalized; give this executive a positive "
                                 "weight on someone or set social_influence.self_weight > 0")
+        if not np.isfinite(total):
+            # Row-normalizing would divide by infinity and silently turn every weight into 0.
+            raise ScenarioError(where("influence"), f"influence (listener {e!r})",
+                                "weights (with social_influence.self_weight) sum to infinity and cannot be "
+                                "row-normalized; the row sums must be finite: scale this executive's weights down")
 
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Iterable[str] | None = None) -> Scenario:
@@ -419,6 +486,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | Iterable[str]
         shipped = SCENARIO_DIR / f"{path}.toml"
         if shipped.exists():
             p = shipped
+    if not p.exists() and p.is_symlink():
+        _resolve(p, str(path))  # a symlink loop says so
     if not p.exists():
         hint = did_you_mean(str(path), shipped_scenarios())
         raise ScenarioError(str(path), "", "file not found" + hint + "; `cxsim scenarios` lists the shipped ones")

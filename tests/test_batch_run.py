@@ -319,3 +319,87 @@ def test_stacked_task_tables_equal_simulate_per_point(write_toml):
         ts = t["timeseries"].to_pandas().drop(columns="point")
         pd.testing.assert_frame_equal(ts, direct.timeseries[ts.columns], check_exact=True)
         assert any(":" in c for c in ts.columns)
+
+
+def test_resume_verifies_kept_chunks_and_recomputes_damaged_ones(tiny, tmp_path, reference_run, write_toml):
+    """Truncated, swapped and foreign (other seed) chunks are each named and recomputed; the tables stay identical."""
+    exp = tiny()
+    out = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(exp, out, workers=1, stop_after=4)
+    other = load_experiment(write_toml("seed6.toml", TINY.format(chunk=2, every=1).replace("seed = 5", "seed = 6")))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(other, tmp_path / "other", workers=1, stop_after=4)
+    chunks = out / "chunks"
+    manifest = json.loads((out / "manifest.json").read_text())
+    done = [c for c in manifest["chunks"] if c["status"] == "done"]
+    assert len(done) == 4 and all(len(c["sha256"]) == 2 and c["rows"]["replications"] == 2 for c in done)
+    a, b, c, d = (f"{c['id']:06d}" for c in done)
+    (chunks / f"{a}.timeseries.parquet").write_bytes(b"")  # truncated to nothing
+    (chunks / f"{b}.replications.parquet").write_bytes((chunks / f"{c}.replications.parquet").read_bytes())
+    for f in (tmp_path / "other" / "chunks").glob(f"{d}.*"):  # the same chunk of a run with another seed
+        (chunks / f.name).write_bytes(f.read_bytes())
+    err = io.StringIO()
+    resume_run(out, workers=1, stream=err)
+    lines = err.getvalue().splitlines()
+    said = [line for line in lines if "recomputing it" in line]
+    assert len(said) == 3, lines
+    assert f"chunk {int(a)} " in said[0] and "unreadable" in said[0]
+    assert f"chunk {int(b)} " in said[1] and "checksum" in said[1]
+    assert f"chunk {int(d)} " in said[2] and "another run" in said[2]
+    assert _tables(out) == _tables(reference_run)
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="NOTICE: needs /proc to find the workers")
+def test_workers_die_with_their_parent(tmp_path):
+    """After kill -9 of a 2-worker `cxsim batch` in mid-task, its workers stop at once and write no chunks."""
+    import os
+    import textwrap
+
+    exp_file = tmp_path / "tiny.toml"
+    exp_file.write_text(textwrap.dedent(TINY.format(chunk=1, every=1)))
+    out = tmp_path / "orphan"
+    # Each worker task first sleeps 600 s (testing hook), so a worker that outlives its parent is still there.
+    env = {**os.environ, "CXSIM_BATCH_TASK_PAUSE": "600"}
+    proc = subprocess.Popen([sys.executable, "-m", "cxsim", "batch", str(exp_file), "--out", str(out), "-w", "2",
+                             "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 120
+    workers: set[int] = set()
+    while time.time() < deadline and proc.poll() is None:
+        workers = {p for p in _children(proc.pid) if b"spawn" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        if len(workers) == 2 and all((out / f".paused-{p}").exists() for p in workers):
+            break  # both workers are in a task
+        time.sleep(0.05)
+    assert proc.poll() is None and len(workers) == 2, "the batch ended before its workers could be seen"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.time() + 60  # a worker that is not killed sleeps for 600 s
+    while time.time() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.05)
+    try:
+        assert not any(_alive(p) for p in workers), "workers outlived their parent"
+    finally:
+        for p in workers:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+    assert not list((out / "chunks").glob("*.chunk.json"))

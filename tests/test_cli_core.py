@@ -142,11 +142,16 @@ def test_params_unknown_section_exit_2(run_cli):
 
 
 def test_help_texts(run_cli):
-    """--help works for the group and for run (with examples)."""
+    """--help works for the group, and every command's help has examples of that command (as the README says)."""
     code, out, _ = run_cli("--help")
     assert code == 0 and "run" in out and "scenarios" in out and "validate" in out and "params" in out
     code, out, _ = run_cli("run", "--help")
     assert code == 0 and "Examples" in out and "--set" in out
+    from cxsim.cli import cli
+
+    for name in cli.commands:
+        code, out, _ = run_cli(name, "--help")
+        assert code == 0 and "Examples:" in out and f"cxsim {name}" in out.split("Examples:", 1)[1], name
 
 
 def test_python_dash_m_help():

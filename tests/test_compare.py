@@ -218,3 +218,17 @@ def test_compare_rejects_unknown_metric(sim_run, capsys):
 def test_commands_registered():
     """`compare` and `report` appear in the cxsim command group."""
     assert {"compare", "report"} <= set(cli.commands)
+
+
+def test_bootstrap_sums_in_a_fixed_order_not_blas():
+    """bootstrap_means equals a plain left-to-right Python sum of count x value, bit for bit (no BLAS rounding)."""
+    x = np.random.default_rng(3).random((37, 4)) * 1e3 + 1e-3
+    got = bootstrap_means(x, 60, seed=11, chunk=25)
+    idx = np.random.default_rng(11).integers(0, 37, size=(60, 37))
+    for b in (0, 17, 59):
+        counts = np.bincount(idx[b], minlength=37)
+        for p in range(4):
+            total = 0.0
+            for k in range(37):
+                total += float(counts[k]) * float(x[k, p])
+            assert got[b, p] == total / 37

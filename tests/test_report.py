@@ -16,6 +16,7 @@ from cxsim.cli import main
 from cxsim.compare.analysis import compare_run
 from cxsim.compare.report import write_report
 from cxsim.compare.tables import summary_sentences
+from cxsim.errors import ResultsError
 
 CHROMIUM = Path("/usr/bin/chromium")
 FOUR = [f"governance/{m}-{s}-nocommittee" for m in ("advisory", "budget") for s in ("nosponsor", "sponsor")]
@@ -112,14 +113,17 @@ def test_report_has_summary_sources_and_reproduction(report):
 
 
 def test_report_written_atomically_and_replaced(report, tmp_path):
-    """Writing leaves no temporary file behind and replaces an existing report."""
+    """Writing leaves no temporary file behind and replaces an existing report only with force."""
     path, _ = report
     assert [f.name for f in path.parent.iterdir()] == ["report.html"]
     run = synthetic_results(tmp_path / "r", {"a": 0.3, "b": 0.7}, reps=80)
     c = compare_run(run, resamples=300)
     out = tmp_path / "report.html"
     out.write_text("old")
-    write_report(c, out, specs=[], command="cxsim report r --out report.html")  # no figures: fast
+    with pytest.raises(ResultsError, match="already exists"):
+        write_report(c, out, specs=[], command="cxsim report r --out report.html")
+    assert out.read_text() == "old"
+    write_report(c, out, specs=[], command="cxsim report r --out report.html", force=True)  # no figures: fast
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert sorted(f.name for f in tmp_path.iterdir() if f.is_file()) == ["report.html"]
     assert out.stat().st_mode & 0o044 == 0o044  # readable by others: meant to be shared

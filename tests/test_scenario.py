@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 from pathlib import Path
 
@@ -28,10 +29,12 @@ DEPTS = """
 [[departments]]
 id = "sales"
 executive = "cmo"
+headcount = 100
 [[departments]]
 id = "billing"
 office = "back"
 executive = "ceo"
+headcount = 100
 """
 STAGES = """
 [[stages]]
@@ -79,7 +82,7 @@ ERROR_CASES = {
         ["s.toml", "committee.convergence", "1.5", "a number in [0, 1]"],
     ),
     "out_of_range_field": (
-        {"s.toml": mini(depts=DEPTS.replace('id = "sales"', 'id = "sales"\nheadcount = 0'))}, "s.toml",
+        {"s.toml": mini(depts=DEPTS.replace('executive = "cmo"\nheadcount = 100', 'executive = "cmo"\nheadcount = 0'))}, "s.toml",
         ["s.toml", "departments.sales.headcount", "= 0", "an integer in [1, 1e+07]"],
     ),
     "bad_choice": (
@@ -121,6 +124,11 @@ ERROR_CASES = {
     "influence_not_normalizable": (
         {"s.toml": mini("[social_influence]\nself_weight = 0.0\n")}, "s.toml",
         ["s.toml", "influence (listener 'ceo')", "cannot be row-normalized", "self_weight > 0"],
+    ),
+    "influence_row_sum_not_finite": (
+        {"s.toml": mini(influence=INFLUENCE.replace("weight = 0.5", "weight = 1e308") + INFLUENCE.replace(
+            'speaker = "ceo"', 'speaker = "cmo"').replace("weight = 0.5", "weight = 1e308"))}, "s.toml",
+        ["s.toml", "influence (listener 'cmo')", "sum to infinity", "must be finite"],
     ),
     "two_ceos": (
         {"s.toml": mini(execs=EXECS.replace('id = "cmo"', 'id = "cmo"\nceo = true'))}, "s.toml",
@@ -404,3 +412,47 @@ def test_paths_and_names(tmp_path):
     path = SCENARIO_DIR / "reference.toml"
     assert load_scenario(path).params == load_scenario(str(path)).params == load_scenario("reference").params
     assert Path(load_scenario("reference").path).name == "reference.toml"
+
+
+def test_messages_quote_control_characters_and_cut_long_values(write_toml, tmp_path, run_cli):
+    """Ids with escape sequences are quoted (never raw) and long ids and id lists are cut; still one line."""
+    evil = "x\x1b]0;pwned\x07\x1b[2J\u202e"
+    execs = EXECS.replace('id = "cmo"', 'id = "cmo"') + "".join(
+        f'[[executives]]\nid = "{"e" * 80}{i}"\n' for i in range(30))
+    path = write_toml("s.toml", mini(f"[owner]\nexecutive = {json.dumps(evil)}\n", execs=execs))
+    code, out, err = run_cli("validate", path)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err
+    assert "\\x1b]0;pwned\\x07" in err and "more)" in err and len(err) < 2100
+    code, out, err = run_cli("run", path, "--set", f"meta.name={evil}", "--reps", "1", "--ticks", "1",
+                             "--out", tmp_path / "o")
+    assert "\x1b" not in out + err
+
+
+def test_set_problems_name_the_key_and_blame_the_command_line(write_toml, run_cli):
+    """`--set =5`, a key without a field, and a bad reference made by --set name the problem and blame --set."""
+    code, _, err = run_cli("validate", "reference", "--set", "=5")
+    assert code == 2 and "--set: '=5' has no key before '='" in err
+    code, _, err = run_cli("validate", "reference", "--set", "executives.cfo=1")
+    assert code == 2 and "executives.<id>.<field>" in err and "executives.<id>.id" not in err
+    path = write_toml("s.toml", mini())
+    for item in ("departments.sales.executive=nobody", "executives.cmo.ceo=true"):
+        code, _, err = run_cli("validate", path, "--set", item)
+        assert code == 2 and err.startswith("error: --set: "), err
+
+
+def test_required_fields_and_consequential_omissions(write_toml, run_cli):
+    """An empty scenario, a missing owner or headcount are errors; a journey without stages is a warning."""
+    cases = {
+        "empty.toml": ("", "executives: missing"),
+        "owner.toml": ('[owner]\nexecutive = "cxo"\n' + mini(), "owner.executive = 'cxo': no such executive"),
+        "head.toml": (mini(depts=DEPTS.replace("headcount = 100\n", "", 1)), "departments.sales.headcount: missing"),
+    }
+    for name, (text, what) in cases.items():
+        code, out, err = run_cli("validate", write_toml(name, text))
+        assert code == 2 and what in err and len(err.strip().splitlines()) == 1, err
+    code, out, err = run_cli("validate", write_toml("nostages.toml", mini(stages="")))
+    assert code == 0 and "0 journey stages" in out
+    assert "warning: " in err and "no [[stages]]" in err and "journey.enabled = false" in err
+    code, out, err = run_cli("validate", write_toml("off.toml", mini("[journey]\nenabled = false\n", stages="")))
+    assert code == 0 and err == ""

@@ -18,6 +18,12 @@ Outputs: ``sensitivity_<outcome>.csv`` and ``sensitivity_<outcome>.png`` (bar ch
 with the intervals). The functions :func:`sensitivity` and :func:`point_outcome`
 are the whole path from a run's files to the indices; the Ishigami test runs the
 same path on a function with published indices.
+
+Unlike the simulation's tables, the indices are not promised bit-identical across
+machines: PRCC solves least squares with LAPACK, and SALib sums with numpy and BLAS,
+whose rounding depends on the processor (differences are in the last digits, far
+below the bootstrap intervals). On one machine, the same run and seed give the same
+indices.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..errors import ResultsError
-from .store import read_manifest
+from ..safeio import atomic_write, check_new_files
+from .store import read_manifest, read_parquet, require_keys
 
 __all__ = ["Analysis", "analyze_run", "sensitivity", "point_outcome", "prcc", "sensitivity_chart"]
 
@@ -51,11 +58,19 @@ class Analysis:
     outcome: str
     csv: Path | None = None
     png: Path | None = None
+    note: str = ""  # why there is no chart, when drawing it failed
 
 
 def point_outcome(run_dir: Path, outcome: str, n_points: int) -> np.ndarray:
     """Per-point mean of ``outcome`` over replications (NaN replications skipped), read by row group."""
-    pf = pq.ParquetFile(Path(run_dir) / "replications.parquet")
+    path = Path(run_dir) / "replications.parquet"
+    try:
+        pf = pq.ParquetFile(path)
+    except OSError:
+        raise
+    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ResultsError(f"{path}: damaged or truncated Parquet file ({first})") from None
     names = [c for c in pf.schema_arrow.names if c not in ("point", "replication")]
     if outcome not in names:
         from ..scenario import did_you_mean
@@ -177,8 +192,16 @@ def sensitivity(method: str, problem: Mapping[str, Any], X: np.ndarray | None, Y
 
 
 def sensitivity_chart(df: pd.DataFrame, method: str, title: str, path: Path) -> Path:
-    """Horizontal bar chart of the indices with their intervals (most influential on top)."""
-    from ..plotting import PALETTE, plt
+    """Horizontal bar chart of the indices with their intervals (most influential on top); written atomically."""
+    from ..plotting import LITERAL_TEXT, plt
+
+    with plt.rc_context(LITERAL_TEXT):
+        return _sensitivity_chart(df, method, title, path)
+
+
+def _sensitivity_chart(df: pd.DataFrame, method: str, title: str, path: Path) -> Path:
+    from ..plotting import PALETTE, literal_text, plt
+    from ..safeio import atomic_write
 
     d = df.iloc[::-1]
     y = np.arange(len(d))
@@ -208,14 +231,19 @@ def sensitivity_chart(df: pd.DataFrame, method: str, title: str, path: Path) -> 
         ax.legend(loc="lower right", frameon=False, fontsize=8.5)
     for s in ("top", "right"):
         ax.spines[s].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    literal_text(fig)
+    try:
+        fig.tight_layout()
+        with atomic_write(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
     return Path(path)
 
 
 def analyze_run(run_dir: str | Path, outcome: str = "success", out: str | Path | None = None,
-                num_resamples: int = 1000, conf_level: float = 0.95, seed: int = 0, plot: bool = True) -> Analysis:
+                num_resamples: int = 1000, conf_level: float = 0.95, seed: int = 0, plot: bool = True,
+                force: bool = False) -> Analysis:
     """Sensitivity indices of ``outcome`` for a finished sobol, morris or lhs run.
 
     Args:
@@ -225,7 +253,8 @@ def analyze_run(run_dir: str | Path, outcome: str = "success", out: str | Path |
         num_resamples: bootstrap resamples for the intervals.
         conf_level: confidence level of the intervals.
         seed: seed of the bootstrap.
-        plot: also draw the bar chart.
+        plot: also draw the bar chart (if drawing fails, the table is kept and ``note`` says why).
+        force: replace the files of an earlier analysis of the same outcome in ``out``.
     """
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
@@ -238,23 +267,32 @@ def analyze_run(run_dir: str | Path, outcome: str = "success", out: str | Path |
                            "or lhs run (compare the points of a factorial with summary.csv or `cxsim compare`)")
     if not manifest.get("complete"):
         raise ResultsError(f"{run_dir}: run is incomplete; finish it with `cxsim batch --resume {run_dir}`")
+    out = Path(out) if out is not None else run_dir / "analysis"
+    check_new_files(out, [f"sensitivity_{outcome}.csv", f"sensitivity_{outcome}.png"], force)
+    require_keys(manifest, run_dir, ["design_problem", "points"])
     problem = manifest["design_problem"]
     n_points = int(manifest["points"])
     X = None
     if (run_dir / "design.parquet").is_file():
-        X = pd.read_parquet(run_dir / "design.parquet").sort_values("point")[problem["names"]].to_numpy()
+        X = read_parquet(run_dir / "design.parquet").sort_values("point")[problem["names"]].to_numpy()
     Y = point_outcome(run_dir, outcome, n_points)
     options = manifest.get("experiment", {}).get("design", {})
     df = sensitivity(method, problem, X, Y, options, num_resamples, conf_level, seed)
-    out = Path(out) if out is not None else run_dir / "analysis"
     out.mkdir(parents=True, exist_ok=True)
     csv = out / f"sensitivity_{outcome}.csv"
-    df.to_csv(csv, index=False)
-    png = None
+    with atomic_write(csv) as tmp:  # the table first: a chart that fails must not cost it
+        df.to_csv(tmp, index=False)
+    png, note = None, ""
     if plot:
         name = manifest.get("experiment_name", run_dir.name)
         reps = manifest.get("replications")
         title = (f"{name}: sensitivity of {outcome}\n(mean over {reps} replications per point, {n_points} points)"
                  f"\n{METHODS[method]}")
-        png = sensitivity_chart(df, method, title, out / f"sensitivity_{outcome}.png")
-    return Analysis(df, method, outcome, csv, png)
+        try:
+            png = sensitivity_chart(df, method, title, out / f"sensitivity_{outcome}.png")
+        except OSError:
+            raise
+        except Exception as exc:
+            first = str(exc).strip().splitlines()
+            note = f"the chart could not be drawn ({type(exc).__name__}: {first[0][:160] if first else ''})"
+    return Analysis(df, method, outcome, csv, png, note)

@@ -7,6 +7,14 @@ from pathlib import Path
 
 import click
 
+from ..errors import printable
+
+
+def echo(text: str, err: bool = False) -> None:
+    """``click.echo`` of a line that holds user text (names, ids, paths): control characters escaped."""
+    click.echo(printable(text), err=err)
+
+
 EPILOG_BATCH = """
 \b
 Examples:
@@ -27,7 +35,9 @@ Writes results/<experiment>/<run-id>/ (or --out, which must be empty):
   replications.parquet  one row per point x replication: the outcomes
   timeseries.parquet    one row per point x replication x week: the metrics
   summary.csv           per point: mean, sd, 95% CI; success rate, Wilson CI
-Ctrl-C keeps every finished chunk; --resume runs only the missing ones and
+Ctrl-C keeps every finished chunk; --resume checks each kept chunk against
+the row counts and checksums recorded when it was written, recomputes (and
+names) any that is damaged or from another run, runs the missing ones, and
 gives tables bit-identical to an uninterrupted run.
 """
 
@@ -41,7 +51,8 @@ Examples:
 sobol: first-order and total indices (S1, ST) with bootstrap 95% intervals;
 morris: mu*, mu and sigma; lhs: partial rank correlation (PRCC) with 95%
 intervals and RBD-FAST first-order indices. Writes sensitivity_<outcome>.csv
-and sensitivity_<outcome>.png into RUN_DIR/analysis (or --out).
+and sensitivity_<outcome>.png into RUN_DIR/analysis (or --out); those of an
+earlier analysis are replaced only with --force.
 """
 
 # Testing hook: behave as if Ctrl-C were pressed after this many chunks.
@@ -57,7 +68,7 @@ def _print_summary(run_dir: Path, workers: int) -> None:
 
     res = load_results(run_dir)
     m, s = res.manifest, res.summary
-    click.echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
+    echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
                f"seed {m['seed']}, {m['design']} design; {m['elapsed_seconds']:.1f} s "
                f"({m.get('replications_per_second', 0):.0f} replications/s, {workers} worker"
                f"{'s' if workers > 1 else ''})")
@@ -65,7 +76,7 @@ def _print_summary(run_dir: Path, workers: int) -> None:
     click.echo(f"  {'point':<{width}}  success  95% CI (Wilson)   final adoption")
     show = s if len(s) <= 20 else s.head(15)
     for _, r in show.iterrows():
-        click.echo(f"  {r['name'][:width]:<{width}}  {_pct(r['success_rate'])}  [{r['success_lo']:6.1%}, "
+        echo(f"  {r['name'][:width]:<{width}}  {_pct(r['success_rate'])}  [{r['success_lo']:6.1%}, "
                    f"{r['success_hi']:6.1%}]  {r['final_adoption_mean']:6.1%}")
     if len(s) > len(show):
         click.echo(f"  ... {len(s) - len(show)} more points in summary.csv")
@@ -77,8 +88,8 @@ def _print_summary(run_dir: Path, workers: int) -> None:
 
 @click.command(epilog=EPILOG_BATCH)
 @click.argument("experiment", required=False)
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
-              help=f"Worker processes [default: all cores, here {os.cpu_count()}]. 1 runs in this process.")
+@click.option("--workers", "-w", type=click.IntRange(1, 256), default=None,
+              help=f"Worker processes, 1 to 256 [default: all cores, here {os.cpu_count()}]. 1 runs in this process.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results directory (must not exist or be empty) [default: results/<experiment>/<run-id>].")
 @click.option("--resume", "resume", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -101,11 +112,13 @@ def batch(experiment, workers, out, resume, quiet):
     from .store import done_chunks, read_manifest
 
     exp = load_experiment(experiment) if experiment is not None else None
+    for line in dict.fromkeys(w for sc in (exp.scenarios if exp else []) for w in sc.warnings):
+        echo(f"warning: {line}", err=True)
     target = resume if resume is not None else (out if out is not None else default_run_dir(exp))
     try:
         if resume is not None:
             if read_manifest(resume).get("complete"):
-                click.echo(f"{resume}: already complete; nothing to resume")
+                echo(f"{resume}: already complete; nothing to resume")
                 return
             run_dir = resume_run(resume, exp, workers=workers, quiet=quiet, stop_after=stop_after)
         else:
@@ -113,7 +126,7 @@ def batch(experiment, workers, out, resume, quiet):
     except KeyboardInterrupt:
         try:
             n = len(read_manifest(target)["chunks"])
-            click.echo(f"stopped: {len(done_chunks(target))} of {n} chunks kept in {target}/; "
+            echo(f"stopped: {len(done_chunks(target))} of {n} chunks kept in {target}/; "
                        f"finish with: cxsim batch --resume {target}", err=True)
         except ResultsError:
             pass
@@ -128,15 +141,19 @@ def batch(experiment, workers, out, resume, quiet):
                    "also final_adoption, peak_adoption, final_cx_index, ...).")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the CSV and chart [default: RUN_DIR/analysis].")
-@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(min=10),
+@click.option("--resamples", default=1000, show_default=True, type=click.IntRange(10, 100_000),
               help="Bootstrap resamples for the confidence intervals.")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the bootstrap.")
-def analyze(run_dir, outcome, out, resamples, seed):
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**32 - 1),
+              help="Seed of the bootstrap.")
+@click.option("--force", is_flag=True, help="Replace the CSV and chart of an earlier analysis of this outcome.")
+def analyze(run_dir, outcome, out, resamples, seed, force):
     """Sensitivity of an OUTCOME to the parameters of a sobol, morris or lhs run in RUN_DIR."""
     from .analyze import METHODS, analyze_run
 
-    res = analyze_run(run_dir, outcome=outcome, out=out, num_resamples=resamples, seed=seed)
-    click.echo(f"{run_dir}: {METHODS[res.method]}; outcome: mean {outcome} per point")
+    res = analyze_run(run_dir, outcome=outcome, out=out, num_resamples=resamples, seed=seed, force=force)
+    echo(f"{run_dir}: {METHODS[res.method]}; outcome: mean {outcome} per point")
     with_cols = [c for c in res.table.columns if c not in ("PRCC_p",)]
     click.echo(res.table[with_cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    click.echo(f"wrote {res.csv}" + (f" and {res.png}" if res.png else ""))
+    if res.note:
+        echo(f"warning: {res.note}", err=True)
+    echo(f"wrote {res.csv}" + (f" and {res.png}" if res.png else ""))

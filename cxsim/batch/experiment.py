@@ -31,6 +31,10 @@ for morris); ``points`` gives ``[[design.points]]`` tables (optional ``name``).
 Keys are the dotted parameter keys of ``cxsim params``, or
 ``executives.<id>.<field>`` / ``departments.<id>.<field>``; quoted or not.
 
+Limits, checked before anything is built: at most 1,000,000 design points,
+``replications`` and ``chunk_size`` at most 10^9 and 10^7, ``ticks`` 1 to 5200,
+at most 100,000 chunks, and ``chunk_size x (ticks + 1)`` at most 10,000,000 rows.
+
 Every problem is one :class:`~cxsim.errors.ExperimentError` line naming the file,
 the key path, the bad value and what is allowed.
 """
@@ -40,7 +44,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import tomllib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -55,6 +59,7 @@ from ..scenario import (
     did_you_mean,
     display_path,
     load_scenario,
+    read_toml,
     scenario_from_dict,
     shipped_scenarios,
 )
@@ -76,6 +81,10 @@ DESIGN_KEYS = {
 }
 DEFAULT_CHUNK = 500
 _MAX_POINTS = 1_000_000
+MAX_CHUNKS = 100_000
+"""Most chunks a run is split into (each is a pair of files and a manifest entry)."""
+MAX_CHUNK_ROWS = 10_000_000
+"""Most timeseries rows (chunk_size x (ticks + 1)) one chunk holds in a worker's memory."""
 
 
 @dataclass(frozen=True)
@@ -294,17 +303,11 @@ def load_experiment(path: str | Path) -> Experiment:
     if not p.exists() and not p.suffix and (EXPERIMENT_DIR / f"{path}.toml").is_file():
         p = EXPERIMENT_DIR / f"{path}.toml"
     shown = display_path(p) if p.exists() else str(path)
-    try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
+    if not p.exists():
         shipped = sorted(q.stem for q in EXPERIMENT_DIR.glob("*.toml")) if EXPERIMENT_DIR.exists() else []
         raise ExperimentError(shown, "", "file not found" + did_you_mean(str(path), shipped)
-                              + ("; shipped experiments: " + ", ".join(shipped) if shipped else "")) from None
-    except IsADirectoryError:
-        raise ExperimentError(shown, "", "is a directory, expected a .toml file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ExperimentError(shown, "", f"not valid TOML: {exc}") from None
+                              + ("; shipped experiments: " + ", ".join(shipped) if shipped else ""))
+    data = read_toml(p, shown, ExperimentError)
     exp = experiment_from_dict(data, file=shown, base_dir=p.resolve().parent, default_name=p.stem)
     exp.path = p.resolve()
     return exp
@@ -326,8 +329,10 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     _check_keys(data, TOP_KEYS, file, "", "an experiment")
 
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip() or "/" in name or name.startswith("."):
-        raise ExperimentError(file, "name", "expected a short name without '/' (used as a directory name)", name)
+    if (not isinstance(name, str) or not name.strip() or "/" in name or "\\" in name or name.startswith(".")
+            or not name.isprintable() or len(name) > 100):
+        raise ExperimentError(file, "name", "expected a short name (at most 100 printable characters, no '/' or "
+                              "'\\', not starting with '.'; it names a directory)", name)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ExperimentError(file, "description", "expected a string", description)
@@ -491,10 +496,21 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
             resolved.append(row)
         design["points"] = resolved
 
-    sample = DESIGNS[dtype](factors, design, design.get("seed", seed))
-    n_points = len(sample.rows) * len(bases)
+    # Sizes are checked before anything is built: a design's size is known from its settings.
+    n_points = _design_size(dtype, design, factors) * len(bases)
     if n_points > _MAX_POINTS:
-        raise ExperimentError(file, "design", f"gives {n_points} points; at most {_MAX_POINTS} are allowed")
+        raise ExperimentError(file, "design", f"gives {n_points:,} points; at most {_MAX_POINTS:,} are allowed")
+    if chunk_size * (ticks + 1) > MAX_CHUNK_ROWS:
+        raise ExperimentError(file, "chunk_size", f"x {ticks + 1} weeks = {chunk_size * (ticks + 1):,} timeseries "
+                              f"rows per chunk; at most {MAX_CHUNK_ROWS:,} (a worker holds a chunk in memory)",
+                              chunk_size)
+    n_chunks = (n_points * -(-replications // chunk_size) if replications >= chunk_size
+                else -(-n_points // max(1, chunk_size // replications)))
+    if n_chunks > MAX_CHUNKS:
+        raise ExperimentError(file, "chunk_size", f"splits {n_points:,} points x {replications:,} replications into "
+                              f"{n_chunks:,} chunks; at most {MAX_CHUNKS:,}: raise chunk_size or lower replications",
+                              chunk_size)
+    sample = DESIGNS[dtype](factors, design, design.get("seed", seed))
     if dtype in SAMPLED and len(bases) > 1:
         raise ExperimentError(file, "scenarios", f"a {dtype} design runs on one scenario; give `scenario`", refs)
 
@@ -512,6 +528,20 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
                      keep=keep, fixed=fixed, design=design, factors=factors, sample=sample)
     exp.points = _make_points(exp, apply)
     return exp
+
+
+def _design_size(dtype: str, design: Mapping[str, Any], factors: list[Factor]) -> int:
+    """How many points a design gives, from its settings alone (nothing is sampled or built)."""
+    k = len(factors)
+    if dtype == "factorial":
+        return math.prod(len(f.values) for f in factors)
+    if dtype == "lhs":
+        return design["samples"]
+    if dtype == "sobol":
+        return design["base_samples"] * ((2 * k + 2) if design["second_order"] else (k + 2))
+    if dtype == "morris":
+        return design["trajectories"] * (k + 1)
+    return len(design["points"])
 
 
 def _make_points(exp: Experiment, apply) -> list[Point]:

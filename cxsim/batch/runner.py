@@ -13,8 +13,9 @@ per-week cost over many points; the results are bit-identical to one
 :func:`cxsim.simulate.run_batch` per point. The task then writes each of its
 chunks on its own (atomically), so the store and resuming work chunk by chunk.
 
-Workers are ``spawn``-started processes that ignore Ctrl-C; the parent catches
-it, stops the pool and records which chunks are done. Each worker writes its
+Workers are ``spawn``-started processes that ignore Ctrl-C and die with their
+parent (:func:`die_with_parent`); the parent catches Ctrl-C, stops the pool and
+records which chunks are done. Each worker writes its
 chunks itself, so the parent never holds more than a progress count.
 """
 
@@ -37,16 +38,30 @@ import pyarrow as pa
 from .._jitcache import warm_up
 from ..errors import ResultsError
 from ..provenance import command_line, git_commit, now_iso, package_versions
+from ..safeio import check_parents, naming
 from ..simulate import STACK_REPLICATIONS
-from .experiment import Experiment, Keep, experiment_from_dict, point_values, scenario_from_record, scenario_record
+from .experiment import (
+    MAX_CHUNK_ROWS,
+    Experiment,
+    Keep,
+    experiment_from_dict,
+    point_values,
+    scenario_from_record,
+    scenario_record,
+)
 from .store import (
     CHUNK_DIR,
     assemble,
     clean_partial,
     done_chunks,
+    read_chunk_record,
     read_manifest,
+    read_parquet,
+    remove_chunk,
     remove_chunks,
+    require_keys,
     summarize,
+    verify_chunk,
     write_chunk,
     write_json,
 )
@@ -157,19 +172,59 @@ def chunk_tables(items: Sequence[tuple[int, Any]], lo: int, hi: int, seed: int, 
     return task_tables([items], lo, hi, seed, ticks, keep, progress)[0]
 
 
-def run_task(task: dict) -> list[tuple[int, int]]:
-    """Worker entry point (top level, so ``spawn`` can pickle it): simulate a task, write each of its chunks."""
+def run_task(task: dict) -> list[tuple[int, int, dict]]:
+    """Worker entry point (top level, so ``spawn`` can pickle it): simulate a task, write each of its chunks.
+
+    Returns ``(chunk id, replications, record)`` per chunk.
+    """
+    pause = os.environ.get(_PAUSE_ENV)
+    if pause:  # testing hook: a task that takes long (so a test can kill the parent mid-task), saying so
+        (Path(task["run_dir"]) / f".paused-{os.getpid()}").touch()
+        time.sleep(float(pause))
     tables = task_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"])
     done = []
-    for cid, t in zip(task["ids"], tables):
-        write_chunk(Path(task["run_dir"]), cid, t)
-        done.append((cid, t["replications"].num_rows))
+    for cid, pts, t in zip(task["ids"], task["points"], tables):
+        rec = write_chunk(Path(task["run_dir"]), cid, t, pts, (task["lo"], task["hi"]), task["plan_hash"])
+        done.append((cid, t["replications"].num_rows, rec))
     return done
 
 
-def _worker_init() -> None:
+_PAUSE_ENV = "CXSIM_BATCH_TASK_PAUSE"  # testing hook: seconds each worker task sleeps before simulating
+
+
+def _worker_init(parent: int | None = None) -> None:
     # The parent decides what Ctrl-C means; a worker dying mid-write would only leave a temp file anyway.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        die_with_parent(parent)
+
+
+def die_with_parent(parent: int, poll_seconds: float = 0.5) -> None:
+    """Make this (worker) process end when process ``parent`` does, even after ``kill -9`` of the parent.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere, or if that call fails, a daemon thread polls the parent's pid. Either way an
+    orphaned worker stops instead of going on writing chunks into a run nobody owns.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+                if os.getppid() != parent:  # the parent died before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="cxsim-parent-watch", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------- progress
@@ -210,6 +265,7 @@ def default_run_dir(exp: Experiment, root: Path | str = "results") -> Path:
 
 
 def _prepare_dir(out: Path) -> None:
+    check_parents(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"{out}: exists and is not a directory; choose another --out")
     if out.exists() and any(out.iterdir()):
@@ -233,11 +289,13 @@ def _points_frame(exp: Experiment) -> pd.DataFrame:
 def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
     _prepare_dir(out)
     points = _points_frame(exp)
-    points.to_parquet(out / "points.parquet", index=False)
+    with naming(out / "points.parquet"):
+        points.to_parquet(out / "points.parquet", index=False)
     if exp.sample.raw is not None:
         design = pd.DataFrame(exp.sample.raw, columns=exp.sample.keys)
         design.insert(0, "point", np.arange(len(design), dtype=np.int64))
-        design.to_parquet(out / "design.parquet", index=False)
+        with naming(out / "design.parquet"):
+            design.to_parquet(out / "design.parquet", index=False)
     manifest = {
         "kind": "cxsim batch",
         "experiment_name": exp.name,
@@ -302,6 +360,7 @@ def load_for_resume(run_dir: str | Path, experiment: Experiment | None = None) -
     manifest = read_manifest(run_dir)
     if manifest.get("kind") != "cxsim batch":
         raise ResultsError(f"{run_dir}: not a `cxsim batch` run (manifest kind {manifest.get('kind')!r})")
+    require_keys(manifest, run_dir)
     scenarios = [scenario_from_record(r) for r in manifest["scenarios"]]
     exp = experiment_from_dict(manifest["experiment"], file=manifest.get("experiment_file") or "<manifest>",
                                scenarios=scenarios, default_name=manifest["experiment_name"])
@@ -325,15 +384,30 @@ def resume_run(run_dir: str | Path, experiment: Experiment | None = None, worker
     exp, manifest = load_for_resume(run_dir, experiment)
     if manifest.get("complete"):
         return run_dir
-    chunks = [Chunk(c["id"], tuple(c["points"]), *c["replications"]) for c in manifest["chunks"]]
+    chunks = plan_chunks(len(exp.points), exp.replications, exp.chunk_size)
+    listed = [(c.get("id"), list(c.get("points", [])), list(c.get("replications", []))) for c in manifest["chunks"]]
+    if listed != [(c.id, list(c.points), [c.lo, c.hi]) for c in chunks]:
+        raise ResultsError(f"{run_dir / 'manifest.json'}: damaged manifest: its chunk list differs from the "
+                           "experiment's plan; start a new run instead")
     (run_dir / CHUNK_DIR).mkdir(exist_ok=True)
     return _execute(exp, run_dir, manifest, chunks, workers, quiet, stream, stop_after)
 
 
+def kept_ticks(ticks: int, every: int) -> int:
+    """How many ticks (0 .. ticks) a timeseries keeps: every ``every``-th and the last."""
+    return ticks // every + 1 + (1 if ticks % every else 0)
+
+
 def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: float, started: str,
-            complete: bool) -> None:
+            complete: bool, records: dict[int, dict] | None = None) -> None:
+    records = records or {}
     for c in manifest["chunks"]:
         c["status"] = "done" if c["id"] in done else "pending"
+        if c["id"] in records:
+            c["rows"], c["sha256"] = records[c["id"]]["rows"], records[c["id"]]["sha256"]
+        elif c["id"] not in done:
+            c.pop("rows", None)
+            c.pop("sha256", None)
     now = now_iso()
     manifest["sessions"].append({"started": started, "stopped": now, "chunks_done": len(done)})
     manifest["elapsed_seconds"] = round(manifest.get("elapsed_seconds", 0.0) + time.perf_counter() - t0, 3)
@@ -351,7 +425,11 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     # Compile the kernels here, once, rather than silently in every worker.
     warm_up(exp.points[0].scenario, None if quiet else lambda line: print(line, file=stream or sys.stderr, flush=True))
     clean_partial(out)
-    done = done_chunks(out) & {c.id for c in chunks}
+
+    def say(line: str) -> None:  # warnings are shown even with quiet
+        print(line, file=stream or sys.stderr, flush=True)
+
+    done, records = _verified_chunks(exp, out, manifest, chunks, say)
     pending = [c for c in chunks if c.id not in done]
     R = exp.replications
     per_point = np.zeros(len(exp.points), dtype=np.int64)
@@ -366,10 +444,14 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     pending_size = sum(c.size for c in pending)
     budget = STACK_REPLICATIONS if n_workers == 1 else min(
         STACK_REPLICATIONS, max(-(-pending_size // (3 * n_workers)), max((c.size for c in pending), default=1)))
+    budget = min(budget, max(1, MAX_CHUNK_ROWS // (exp.ticks + 1)))  # a task's tables stay within memory
     tasks = plan_tasks(pending, budget)
 
+    plan_hash = manifest["plan_hash"]
+
     def task(cs: list[Chunk]) -> dict:
-        return {"run_dir": str(out), "ids": [c.id for c in cs],
+        return {"run_dir": str(out), "ids": [c.id for c in cs], "points": [c.points for c in cs],
+                "plan_hash": plan_hash,
                 "items": [[(p, exp.points[p].scenario) for p in c.points] for c in cs],
                 "lo": cs[0].lo, "hi": cs[0].hi, "seed": exp.seed, "ticks": exp.ticks, "keep": exp.keep}
 
@@ -395,19 +477,20 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 tables = task_tables(t["items"], t["lo"], t["hi"], exp.seed, exp.ticks, exp.keep, tick)
                 bar.update(size - tick.sent)
                 for c in cs:
-                    write_chunk(out, c.id, tables.pop(0))
+                    records[c.id] = write_chunk(out, c.id, tables.pop(0), c.points, (c.lo, c.hi), plan_hash)
                     finished(c.id)
                 del tables
         elif pending:
             ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(n_workers, initializer=_worker_init) as pool:
+            with ctx.Pool(n_workers, initializer=_worker_init, initargs=(os.getpid(),)) as pool:
                 for results in pool.imap_unordered(run_task, (task(cs) for cs in tasks)):
-                    for cid, n in results:
+                    for cid, n, rec in results:
                         bar.update(n)
+                        records[cid] = rec
                         finished(cid)
     except BaseException:
         bar.close()
-        _record(out, manifest, chunks, done, t0, started, complete=False)
+        _record(out, manifest, chunks, done, t0, started, complete=False, records=records)
         raise
     bar.refresh()  # draw the final count even if the last update fell inside tqdm's refresh interval
     bar.close()
@@ -415,7 +498,39 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     order = [c.id for c in chunks]
     assemble(out, order, "replications")
     assemble(out, order, "timeseries")
-    summarize(out, pd.read_parquet(out / "points.parquet", columns=["point", "name"]))
-    _record(out, manifest, chunks, done, t0, started, complete=True)
+    summarize(out, read_parquet(out / "points.parquet", columns=["point", "name"]))
+    _record(out, manifest, chunks, done, t0, started, complete=True, records=records)
     remove_chunks(out)
     return out
+
+
+def _verified_chunks(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk],
+                     say: Callable[[str], None]) -> tuple[set[int], dict[int, dict]]:
+    """The kept chunks that pass :func:`~cxsim.batch.store.verify_chunk`, and their records.
+
+    A chunk that fails is deleted (so it is recomputed) with one line saying why.
+    """
+    kept = done_chunks(out)
+    entries = {c["id"]: c for c in manifest["chunks"]}
+    per_rep = kept_ticks(exp.ticks, exp.keep.timeseries_every)
+    done: set[int] = set()
+    records: dict[int, dict] = {}
+    for c in chunks:
+        if c.id not in kept:
+            if entries.get(c.id, {}).get("status") == "done":
+                say(f"{out}: chunk {c.id} is marked done in manifest.json but its files are missing; recomputing it")
+            continue
+        problem = verify_chunk(out, c.id, c.points, c.lo, c.hi, manifest["plan_hash"], c.size * per_rep,
+                               entries.get(c.id))
+        if problem is None:
+            done.add(c.id)
+            records[c.id] = read_chunk_record(out, c.id)
+        else:
+            say(f"{out}: chunk {c.id} (points {_span(c.points)}, replications {c.lo}-{c.hi - 1}): {problem}; "
+                "recomputing it")
+            remove_chunk(out, c.id)
+    return done, records
+
+
+def _span(points: Sequence[int]) -> str:
+    return f"{points[0]}" if len(points) == 1 else f"{points[0]}-{points[-1]}"

@@ -14,8 +14,11 @@ Layout of ``results/<experiment>/<run-id>/``:
 - ``chunks/`` while the run is incomplete: one pair of Parquet files per finished chunk.
 
 A chunk is written to a temporary name and renamed into place (``os.replace`` is
-atomic), timeseries first and replications last, so a chunk counts as done exactly
-when its replications file exists. The final tables are assembled in chunk order
+atomic), timeseries first, replications next, and last its record
+``NNNNNN.chunk.json``: its points, replication range, row counts and the SHA-256 of
+both files, with the run's plan hash. A chunk counts as done exactly when its record
+exists; ``--resume`` checks every kept chunk against its record and the manifest
+(:func:`verify_chunk`) and recomputes, saying so, any chunk that fails. The final tables are assembled in chunk order
 (= point, replication, tick order) with a streaming ``ParquetWriter`` in row groups
 of a fixed size, so their bytes depend neither on the chunk size nor on the number
 of workers, and memory stays bounded by one row group.
@@ -23,6 +26,7 @@ of workers, and memory stays bounded by one row group.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -36,11 +40,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import ResultsError
+from ..safeio import naming
 from ..stats import wilson_interval
 
 __all__ = [
     "Results", "load_results", "wilson_interval", "write_chunk", "done_chunks", "assemble", "summarize",
-    "write_json", "read_manifest", "CHUNK_DIR", "ROW_GROUP_ROWS", "SUMMARY_OUTCOMES",
+    "write_json", "read_manifest", "CHUNK_DIR", "ROW_GROUP_ROWS", "SUMMARY_OUTCOMES", "verify_chunk",
+    "read_chunk_record", "chunk_path", "remove_chunk", "require_keys", "read_parquet",
 ]
 
 CHUNK_DIR = "chunks"
@@ -61,54 +67,178 @@ def _json_default(o):
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
+    """Write JSON atomically (temporary file, then rename; the temporary file is removed on failure)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# Keys every batch manifest has, and their JSON types (checked on reading, so a damaged
+# manifest is one line, not a KeyError deep inside a command).
+_BATCH_KEYS = {"experiment_name": str, "experiment": dict, "scenarios": list, "plan_hash": str, "chunks": list,
+               "seed": int, "replications": int, "ticks": int, "points": int, "design": str,
+               "design_problem": dict}
+_RESUME_KEYS = [k for k in _BATCH_KEYS if k != "design_problem"]
 
 
 def read_manifest(run_dir: Path) -> dict:
-    """A run's manifest, or a one-line :class:`ResultsError`."""
+    """A run's manifest, or a one-line :class:`ResultsError` (missing, not JSON, not an object, keys missing)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ResultsError(f"{run_dir}: no such results directory")
     path = run_dir / "manifest.json"
     if not path.is_file():
         raise ResultsError(f"{run_dir}: not a results directory (no manifest.json)")
+    if path.stat().st_size > 256 * 2**20:
+        raise ResultsError(f"{path}: unreadable manifest (larger than 256 MiB)")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        manifest = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise ResultsError(f"{path}: damaged manifest: expected a JSON object, found {type(manifest).__name__}")
+    kind = manifest.get("kind")
+    if kind not in ("cxsim batch", "cxsim run"):
+        raise ResultsError(f"{path}: damaged manifest: kind = {kind!r}, expected 'cxsim batch' or 'cxsim run'")
+    return manifest
+
+
+def require_keys(manifest: dict, run_dir: Path, keys=None) -> None:
+    """Check a batch manifest has ``keys`` (default: all a resume needs) with their JSON types; one line if not."""
+    path = Path(run_dir) / "manifest.json"
+    for key in keys or _RESUME_KEYS:
+        typ = _BATCH_KEYS.get(key, object)
+        if not isinstance(manifest.get(key), typ) or isinstance(manifest.get(key), bool):
+            found = "missing" if key not in manifest else f"a {type(manifest[key]).__name__}"
+            expected = {dict: "a JSON object", list: "a JSON array", int: "an integer"}.get(typ, "a string")
+            raise ResultsError(f"{path}: damaged manifest: {key!r} is {found}, expected {expected}")
+    for i, c in enumerate(manifest.get("chunks") or []):
+        if (not isinstance(c, dict) or not isinstance(c.get("id"), int) or not isinstance(c.get("points"), list)
+                or not isinstance(c.get("replications"), list) or len(c["replications"]) != 2):
+            raise ResultsError(f"{path}: damaged manifest: chunks[{i}] lacks id, points or replications")
 
 
 # ---------------------------------------------------------------------------- chunks
 def chunk_path(run_dir: Path, chunk_id: int, table: str) -> Path:
+    """Where chunk ``chunk_id``'s ``table`` lives."""
     return Path(run_dir) / CHUNK_DIR / f"{chunk_id:06d}.{table}.parquet"
 
 
-def write_chunk(run_dir: Path, chunk_id: int, tables: dict[str, pa.Table]) -> None:
-    """Write one chunk's tables atomically; the replications file, written last, marks it done."""
+def record_path(run_dir: Path, chunk_id: int) -> Path:
+    """Where chunk ``chunk_id``'s record lives."""
+    return Path(run_dir) / CHUNK_DIR / f"{chunk_id:06d}.chunk.json"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_chunk(run_dir: Path, chunk_id: int, tables: dict[str, pa.Table], points: Sequence[int] = (),
+                replications: Sequence[int] = (0, 0), plan_hash: str = "") -> dict:
+    """Write one chunk's tables atomically, then its record (which marks it done); returns the record.
+
+    The record holds the chunk's points, replication range ``[lo, hi)``, the row count and
+    SHA-256 of each file, and the run's plan hash, so a resumed run can tell a kept chunk
+    from a damaged, truncated or foreign one.
+    """
+    record: dict[str, Any] = {"id": int(chunk_id), "points": [int(p) for p in points],
+                              "replications": [int(r) for r in replications], "plan_hash": plan_hash,
+                              "rows": {}, "sha256": {}}
     for name in ("timeseries", "replications"):
         final = chunk_path(run_dir, chunk_id, name)
         tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-        pq.write_table(tables[name], tmp, compression=_COMPRESSION)
-        os.replace(tmp, final)
+        try:
+            with naming(final):
+                pq.write_table(tables[name], tmp, compression=_COMPRESSION)
+            record["sha256"][name] = _sha256(tmp)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        record["rows"][name] = int(tables[name].num_rows)
+    write_json(record_path(run_dir, chunk_id), record)
+    return record
+
+
+def read_chunk_record(run_dir: Path, chunk_id: int) -> dict | None:
+    """A chunk's record, or ``None`` when it is missing or unreadable."""
+    path = record_path(run_dir, chunk_id)
+    try:
+        rec = json.loads(path.read_bytes()) if path.stat().st_size < 1 << 20 else None
+    except (OSError, ValueError):
+        return None
+    return rec if isinstance(rec, dict) else None
 
 
 def done_chunks(run_dir: Path) -> set[int]:
-    """Ids of the chunks whose files are complete."""
+    """Ids of the chunks whose files and record exist (not yet verified: see :func:`verify_chunk`)."""
     d = Path(run_dir) / CHUNK_DIR
     if not d.is_dir():
         return set()
     have = {n.name for n in d.iterdir()}
     out = set()
     for name in have:
-        if name.endswith(".replications.parquet") and not name.startswith("."):
+        if name.endswith(".chunk.json") and not name.startswith("."):
             cid = name.split(".")[0]
-            if f"{cid}.timeseries.parquet" in have:
+            if cid.isdigit() and all(f"{cid}.{t}.parquet" in have for t in TABLES):
                 out.add(int(cid))
     return out
+
+
+def verify_chunk(run_dir: Path, chunk_id: int, points: Sequence[int], lo: int, hi: int, plan_hash: str,
+                 timeseries_rows: int, manifest_entry: dict | None = None) -> str | None:
+    """Check a kept chunk against what the plan expects; ``None`` if it is sound, else what is wrong.
+
+    Checks the record (same chunk, plan hash, points and replication range; the same as
+    the manifest's copy, when the manifest has one), the row counts the plan implies, and
+    each file's row count (from its Parquet footer) and SHA-256 against the record.
+    """
+    rec = read_chunk_record(run_dir, chunk_id)
+    if rec is None:
+        return "its record (chunk.json) is missing or unreadable"
+    if rec.get("plan_hash") != plan_hash:
+        return "it was written by another run (plan hash differs)"
+    if rec.get("id") != chunk_id or rec.get("points") != list(points) or rec.get("replications") != [lo, hi]:
+        return (f"its record is for chunk {rec.get('id')!r}, points {rec.get('points')!r}, replications "
+                f"{rec.get('replications')!r}; expected points {list(points)!r}, replications [{lo}, {hi}]")
+    if manifest_entry is not None and manifest_entry.get("sha256") not in (None, rec.get("sha256")):
+        return "its checksums differ from the ones in manifest.json"
+    expected = {"replications": len(points) * (hi - lo), "timeseries": timeseries_rows}
+    rows, sums = rec.get("rows") or {}, rec.get("sha256") or {}
+    for name in TABLES:
+        path = chunk_path(run_dir, chunk_id, name)
+        if rows.get(name) != expected[name]:
+            return f"its record says {name} has {rows.get(name)!r} rows; the plan gives {expected[name]}"
+        try:
+            n = pq.ParquetFile(path).metadata.num_rows
+        except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+            return f"{path.name} is unreadable ({_first_line(exc)})"
+        if n != expected[name]:
+            return f"{path.name} has {n} rows, expected {expected[name]}"
+        if _sha256(path) != sums.get(name):
+            return f"{path.name}'s checksum differs from its record"
+    return None
+
+
+def remove_chunk(run_dir: Path, chunk_id: int) -> None:
+    """Delete a chunk's record first (so it stops counting as done), then its files."""
+    record_path(run_dir, chunk_id).unlink(missing_ok=True)
+    for name in TABLES:
+        chunk_path(run_dir, chunk_id, name).unlink(missing_ok=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def clean_partial(run_dir: Path) -> int:
@@ -132,6 +262,11 @@ def assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_group
     Row groups have a fixed size whatever the chunking, so the file's bytes depend
     only on its rows.
     """
+    with naming(Path(run_dir) / f"{table}.parquet"):
+        return _assemble(run_dir, chunk_ids, table, rows_per_group)
+
+
+def _assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_group: int) -> Path:
     run_dir = Path(run_dir)
     final = run_dir / f"{table}.parquet"
     tmp = run_dir / f".{table}.parquet.tmp-{os.getpid()}"
@@ -308,6 +443,19 @@ def _as_batch_table(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def read_parquet(path: Path, **kw) -> pd.DataFrame:
+    """``pd.read_parquet``, with a missing, truncated or damaged file as one :class:`ResultsError` line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"{path}: missing")
+    try:
+        return pd.read_parquet(path, **kw)
+    except OSError:
+        raise
+    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+        raise ResultsError(f"{path}: damaged or truncated Parquet file ({_first_line(exc)})") from None
+
+
 def load_results(run_dir: str | Path) -> Results:
     """Read a finished ``cxsim batch`` run (or a ``cxsim run`` directory, as a one-point run).
 
@@ -321,7 +469,7 @@ def load_results(run_dir: str | Path) -> Results:
         points = pd.DataFrame({"point": [0], "name": [manifest.get("scenario_name", run_dir.name)],
                                "scenario": [manifest.get("scenario_name", "")],
                                "description": [manifest.get("scenario", {}).get("meta", {}).get("description", "")]})
-        reps = _as_batch_table(pd.read_parquet(run_dir / "replications.parquet"))
+        reps = _as_batch_table(read_parquet(run_dir / "replications.parquet"))
         return Results(run_dir, manifest, points, reps)
     if kind != "cxsim batch":
         raise ResultsError(f"{run_dir}: manifest kind is {kind!r}, expected 'cxsim batch' or 'cxsim run'")
@@ -333,6 +481,11 @@ def load_results(run_dir: str | Path) -> Results:
     for name in ("points.parquet", "replications.parquet", "timeseries.parquet"):
         if not (run_dir / name).is_file():
             raise ResultsError(f"{run_dir}: {name} is missing although the manifest says the run is complete")
-    summary = pd.read_csv(run_dir / "summary.csv") if (run_dir / "summary.csv").is_file() else None
-    return Results(run_dir, manifest, pd.read_parquet(run_dir / "points.parquet"),
-                   pd.read_parquet(run_dir / "replications.parquet"), summary)
+    summary = None
+    if (run_dir / "summary.csv").is_file():
+        try:
+            summary = pd.read_csv(run_dir / "summary.csv")
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise ResultsError(f"{run_dir / 'summary.csv'}: damaged ({_first_line(exc)})") from None
+    return Results(run_dir, manifest, read_parquet(run_dir / "points.parquet"),
+                   read_parquet(run_dir / "replications.parquet"), summary)

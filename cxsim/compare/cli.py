@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
+from ..errors import printable
 from .effects import BOOTSTRAP_RESAMPLES
+
+
+def echo(text: str, err: bool = False) -> None:
+    """``click.echo`` of a line that holds user text (names, ids, paths): control characters escaped."""
+    click.echo(printable(text), err=err)
+
 
 EPILOG_COMPARE = """
 \b
@@ -22,7 +29,8 @@ Default: every point; baseline: the worst governance combination
 (advisory-nosponsor-nocommittee) if present, else the first point.
 
 \b
-Writes into --out [default: RUN_DIR/compare]:
+Writes into --out [default: RUN_DIR/compare; files of an earlier comparison
+there are replaced only with --force]:
   curves.png/.svg          adoption over time: median, 50% and 90% bands
   curves_panels.png/.svg   the same, one panel per point (more than 4 points)
   success.png/.svg         chance of success with 95% Wilson intervals
@@ -54,7 +62,7 @@ nothing from the network, so it can be mailed and opened offline.
 def _common(f):
     """Options shared by compare and report."""
     f = click.option("--resamples", default=BOOTSTRAP_RESAMPLES, show_default=True,
-                     type=click.IntRange(min=200),
+                     type=click.IntRange(200, 100_000),
                      help="Bootstrap resamples for the effect intervals (fixed seed: reproducible).")(f)
     f = click.option("--heatmap", "focus", metavar="POINT", default=None,
                      help="Point of the per-department heatmap and buy-in figure [default: the baseline].")(f)
@@ -72,54 +80,57 @@ def _common(f):
 @_common
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
               help="Output directory [default: RUN_DIR/compare].")
-def compare(run_dir, points, baseline, metric, focus, resamples, out):
+@click.option("--force", is_flag=True, help="Replace the files of an earlier comparison in --out.")
+def compare(run_dir, points, baseline, metric, focus, resamples, out, force):
     """Compare design points of a batch run: figures (PNG + SVG) and effect tables."""
     from .analysis import compare_run
-    from .report import write_compare
+    from .report import check_compare_dir, write_compare
 
+    out = out or Path(run_dir) / "compare"
+    check_compare_dir(out, force)
     c = compare_run(run_dir, points or None, baseline, metric, focus, resamples)
     from .figures import build_figures
 
     specs = build_figures(c)
-    out = out or Path(run_dir) / "compare"
-    paths = write_compare(c, out, specs)
+    paths = write_compare(c, out, specs, force=force)
     _echo_summary(c, specs)
-    click.echo(f"wrote {len(paths)} files to {out}/")
+    echo(f"wrote {len(paths)} files to {out}/")
 
 
 @click.command(epilog=EPILOG_REPORT)
 @_common
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True,
-              help="The HTML file to write (replaced atomically).")
-def report(run_dir, points, baseline, metric, focus, resamples, out):
+              help="The HTML file to write (written atomically; an existing file only with --force).")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+def report(run_dir, points, baseline, metric, focus, resamples, out, force):
     """Write one self-contained HTML report on a batch run, for readers who do not run cxsim."""
     from .analysis import compare_run
     from .figures import build_figures
     from .report import check_report_path, write_report
 
-    check_report_path(out)
+    check_report_path(out, force)
     c = compare_run(run_dir, points or None, baseline, metric, focus, resamples)
     specs = build_figures(c)
-    _echo_summary(c, specs)
     command = _command("report", run_dir, points, baseline, metric, focus, resamples, out)
-    path = write_report(c, out, specs, command)
-    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
+    path = write_report(c, out, specs, command, force=force)
+    _echo_summary(c, specs)
+    echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
 
 
 def _echo_summary(c, specs) -> None:
     from .tables import pct
 
     n = len(c.point_ids)
-    click.echo(f"{c.run.path}: {n} point{'s' if n != 1 else ''}, baseline {c.name(c.baseline)}")
+    echo(f"{c.run.path}: {n} point{'s' if n != 1 else ''}, baseline {c.name(c.baseline)}")
     for _, r in c.summary.iterrows():
-        click.echo(f"  {r['name']:<40} success {pct(r['success']):>5} "
+        echo(f"  {r['name']:<40} success {pct(r['success']):>5} "
                    f"[{pct(r['success_lo'])}, {pct(r['success_hi'])}]  mean final adoption "
                    f"{pct(r['mean_final_adoption'])}")
     for note in c.notes:
-        click.echo(f"note: {note}")
+        echo(f"note: {note}")
     for s in specs:
         if s.figure is None:
-            click.echo(f"note: no {s.stem} figure: {s.missing}")
+            echo(f"note: no {s.stem} figure: {s.missing}")
 
 
 def _command(name, run_dir, points, baseline, metric, focus, resamples, out) -> str:

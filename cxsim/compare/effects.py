@@ -9,7 +9,9 @@ much narrower intervals for differences than treating points as independent.
 
 The bootstrap is a percentile bootstrap with :data:`BOOTSTRAP_RESAMPLES`
 resamples from a generator seeded with :data:`BOOTSTRAP_SEED`, so the same
-results always give the same intervals.
+results always give the same intervals, bit for bit, on any machine: every sum
+here runs in a fixed order (:func:`fixed_order_dot`), never through BLAS (``@``,
+``np.dot``), whose kernels and so whose rounding depend on the processor.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "factorial_effects",
     "factorial_cell_means",
     "markdown_table",
+    "fixed_order_dot",
 ]
 
 BOOTSTRAP_RESAMPLES = 4000
@@ -71,9 +74,31 @@ def bootstrap_means(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, se
     for lo in range(0, resamples, chunk):
         block = idx[lo:lo + chunk]
         b = block.shape[0]
-        # Resample counts per row, then one matrix product for all points.
+        # Resample counts per row, then sum count x value over the rows in row order (not BLAS).
         counts = np.bincount((np.arange(b)[:, None] * n + block).ravel(), minlength=b * n).reshape(b, n)
-        out[lo:lo + b] = counts @ x / n
+        out[lo:lo + b] = fixed_order_dot(counts, x) / n
+    return out
+
+
+def fixed_order_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` summed term by term in index order (``a``: ``(..., n)``, ``b``: ``(n,)`` or ``(n, P)``).
+
+    Each step is an elementwise IEEE multiply and add, so the result is the same bit for
+    bit on every processor, unlike BLAS (``@``, ``np.dot``), whose blocking and SIMD
+    kernels (and so whose rounding) differ between machines.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    n = a.shape[-1]
+    if b.shape[0] != n:
+        raise ValueError(f"fixed_order_dot: shapes {a.shape} and {b.shape} do not align")
+    out = np.zeros(a.shape[:-1] + b.shape[1:])
+    if b.ndim == 1:
+        for k in range(n):
+            out += a[..., k] * b[k]
+    else:
+        for k in range(n):
+            out += a[..., k, None] * b[k]
     return out
 
 
@@ -328,11 +353,11 @@ def factorial_effects(replications: pd.DataFrame, fac: Factorial, column: str = 
     boot = bootstrap_means(m, resamples, seed) if len(reps) else None
     means = m.mean(axis=0) if len(reps) else np.full(len(pts), np.nan)
     for term, kind, meaning, w in _contrasts(fac):
-        est = float(means @ w)
-        lo, hi = _ci(boot @ w) if boot is not None else (np.nan, np.nan)
+        est = float(fixed_order_dot(means, w))
+        lo, hi = _ci(fixed_order_dot(boot, w)) if boot is not None else (np.nan, np.nan)
         # For a main effect, the two averages it contrasts (low level, high level).
-        low = float(means @ np.where(w < 0, -w, 0.0)) if kind == "main effect" else np.nan
-        high = float(means @ np.where(w > 0, w, 0.0)) if kind == "main effect" else np.nan
+        low = float(fixed_order_dot(means, np.where(w < 0, -w, 0.0))) if kind == "main effect" else np.nan
+        high = float(fixed_order_dot(means, np.where(w > 0, w, 0.0))) if kind == "main effect" else np.nan
         rows.append({"term": term, "kind": kind, "meaning": meaning, "estimate": est, "lo": lo, "hi": hi,
                      "low_mean": low, "high_mean": high, "n_pairs": len(reps), "resamples": resamples,
                      "bootstrap_seed": seed})
@@ -355,8 +380,8 @@ def factorial_cell_means(replications: pd.DataFrame, fac: Factorial, i: int, j: 
         for b in (0, 1):
             sel = (cells[:, i] == a) & (cells[:, j] == b)
             w = sel / sel.sum()
-            est = float(m.mean(axis=0) @ w) if len(reps) else np.nan
-            lo, hi = _ci(boot @ w) if boot is not None else (np.nan, np.nan)
+            est = float(fixed_order_dot(m.mean(axis=0), w)) if len(reps) else np.nan
+            lo, hi = _ci(fixed_order_dot(boot, w)) if boot is not None else (np.nan, np.nan)
             rows.append({"a": a, "b": b, "mean": est, "lo": lo, "hi": hi})
     return pd.DataFrame(rows)
 

@@ -22,7 +22,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
-from ..plotting import PALETTE  # noqa: E402
+from ..plotting import LITERAL_TEXT, PALETTE, literal_text  # noqa: E402
+from ..safeio import atomic_write  # noqa: E402
 from .analysis import Comparison  # noqa: E402
 from .effects import factorial_cell_means  # noqa: E402
 
@@ -88,6 +89,7 @@ RC = {
     "savefig.dpi": DPI,
     "svg.hashsalt": "cxsim",  # stable SVG ids: same data, same file
     "font.family": "DejaVu Sans",
+    **LITERAL_TEXT,  # point names and descriptions are user text: no mathtext
 }
 
 
@@ -483,11 +485,11 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
     if metric in ts_cols:
         ts = run.timeseries([metric], ids)
         specs.append(FigureSpec("curves", f"{_sentence_case(METRIC_LABELS.get(metric, metric))} over time",
-                                curves_caption, curves_figure(c, ts)))
+                                curves_caption, _guard(curves_figure, c, ts)))
         if len(ids) > 4:
             specs.append(FigureSpec("curves_panels", "The same, one panel per option",
                                     "Each panel shows one option with its bands; the grey dashed line is the "
-                                    "baseline's median, for reference.", curves_panels_figure(c, ts)))
+                                    "baseline's median, for reference.", _guard(curves_panels_figure, c, ts)))
     else:
         why = (f"the run kept no time series of {metric!r}" if ts_cols
                else "the run kept no time series (timeseries.parquet is missing)")
@@ -495,15 +497,15 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
     specs.append(FigureSpec(
         "success", "Chance of success",
         f"Share of simulated futures in which at least {c.threshold:.0%} of employees practise CX at the "
-        "horizon, with its 95% (Wilson) interval.", success_figure(c)))
-    eff = effects_figure(c) if len(ids) > 1 else None
+        "horizon, with its 95% (Wilson) interval.", _guard(success_figure, c)))
+    eff = _guard(effects_figure, c) if len(ids) > 1 else None
     if eff is not None:
         specs.append(FigureSpec(
             "effects", "Change against the baseline",
             f"How much each option raises or lowers the chance of success compared with "
             f"{c.name(c.baseline)}, with a 95% interval. The same simulated futures are run under every "
             "option, so the comparison is like-for-like.", eff))
-    inter = interaction_figure(c)
+    inter = _guard(interaction_figure, c)
     if inter is not None:
         specs.append(FigureSpec(
             "interaction", "How the governance choices combine",
@@ -513,19 +515,19 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
     specs.append(FigureSpec(
         "weeks_to_80", "Time to 80% adoption",
         "For the futures that got there, the week in which 80% of employees practised CX (box: middle half, "
-        "line: median). The share that never got there within the horizon is on the right.", weeks80_figure(c),
+        "line: median). The share that never got there within the horizon is on the right.", _guard(weeks80_figure, c),
         "" if "weeks_to_80" in c.replications else "replications.parquet has no weeks_to_80 column"))
     specs.append(FigureSpec(
         "final_adoption", "Where each option ends up",
         "Distribution of the final share of employees practising CX. Two humps mean the organization tends "
-        "to tip: either CX takes hold or it fizzles out.", histogram_figure(c)))
+        "to tip: either CX takes hold or it fizzles out.", _guard(histogram_figure, c)))
     dept_cols = [k for k in ts_cols if k.startswith("adoption:")]
     heat_caption = ("Median adoption per department over time for one option; dark = few employees practising "
                     "CX, bright = most. Departments that stay dark are the laggards to work on.")
     if dept_cols:
         ts = run.timeseries(dept_cols, [c.focus])
         specs.append(FigureSpec("departments", f"Who lags: departments under {c.name(c.focus)}", heat_caption,
-                                heatmap_figure(c, ts)))
+                                _guard(heatmap_figure, c, ts)))
     else:
         specs.append(FigureSpec("departments", "Who lags: departments", heat_caption, None,
                                 "this run did not keep per-department columns (adoption:<department>); "
@@ -541,20 +543,50 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
         shown = [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
         ts = run.timeseries(exec_cols, shown)
         specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption,
-                                buy_in_figure(c, ts, shown)))
+                                _guard(buy_in_figure, c, ts, shown)))
     else:
         specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, None,
                                 "this run did not keep per-executive columns (buy_in:<executive>, "
                                 "expressed:<executive>)"))
     for spec in specs:
-        freeze_layout(spec.figure)
+        if isinstance(spec.figure, _Failed):
+            spec.figure, spec.missing = None, f"it could not be drawn ({spec.figure.reason})"
+        try:
+            freeze_layout(spec.figure)
+        except Exception as exc:  # a figure must never cost the tables (see _guard)
+            plt.close(spec.figure)
+            spec.figure, spec.missing = None, f"it could not be drawn ({_reason(exc)})"
     return specs
+
+
+@dataclass
+class _Failed:
+    reason: str
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:160]}" if text else type(exc).__name__
+
+
+def _guard(build, *args):
+    """``build(*args)``, or a :class:`_Failed` note: a figure that fails must not lose the tables."""
+    try:
+        return build(*args)
+    except Exception as exc:
+        return _Failed(_reason(exc))
+
+
+
 
 
 def freeze_layout(fig) -> None:
     """Run the constrained layout once and keep it: later saves (PNG, SVG) skip the costly layout pass."""
+    if fig is not None:
+        literal_text(fig)
     if fig is not None and fig.get_layout_engine() is not None:
-        fig.draw_without_rendering()
+        with plt.rc_context(LITERAL_TEXT):
+            fig.draw_without_rendering()
         fig.set_layout_engine("none")
 
 
@@ -562,14 +594,19 @@ def save_figure(fig, out_dir: str | Path, stem: str) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg`` into ``out_dir``; returns the paths."""
     out_dir = Path(out_dir)
     paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.svg"]
-    with plt.rc_context({"svg.hashsalt": "cxsim"}):
-        fig.savefig(paths[0], dpi=DPI, metadata={"Software": None})
-        fig.savefig(paths[1], metadata={"Date": None})
+    literal_text(fig)
+    with plt.rc_context({"svg.hashsalt": "cxsim", **LITERAL_TEXT}):
+        for path, kw in ((paths[0], {"dpi": DPI, "metadata": {"Software": None}}),
+                         (paths[1], {"metadata": {"Date": None}})):
+            with atomic_write(path) as tmp:
+                fig.savefig(tmp, format=path.suffix[1:], **kw)
     return paths
 
 
 def figure_png(fig) -> bytes:
     """The figure as PNG bytes (for embedding)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    literal_text(fig)
+    with plt.rc_context(LITERAL_TEXT):
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()

@@ -10,6 +10,7 @@ import base64
 import html
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,50 +19,110 @@ import pandas as pd
 
 from ..errors import ResultsError
 from ..provenance import command_line, now_iso, package_versions
+from ..safeio import atomic_write, check_new_file, check_new_files
 from .analysis import Comparison
 from .effects import markdown_table
 from .figures import FigureSpec, build_figures, figure_png, save_figure
 from .tables import effects_table, factorial_table, options_table, summary_sentences
 
-__all__ = ["write_compare", "render_report", "write_report", "check_report_path", "ASSUMPTIONS", "SOURCES"]
+__all__ = ["write_compare", "render_report", "write_report", "check_report_path", "check_compare_dir", "COMPARE_FILES", "ASSUMPTIONS", "SOURCES"]
 
 
 # ------------------------------------------------------------------ cxsim compare
 
-def write_compare(c: Comparison, out_dir: str | Path, specs: list[FigureSpec] | None = None) -> list[Path]:
-    """Write figures (PNG + SVG), ``summary.csv``, ``effects.csv/.md`` and, for a factorial, ``factorial.csv/.md``.
+FIGURE_STEMS = ("curves", "curves_panels", "success", "effects", "interaction", "weeks_to_80", "final_adoption",
+                "departments", "buy_in")
+COMPARE_FILES = tuple(f"{stem}.{ext}" for stem in FIGURE_STEMS for ext in ("png", "svg")) + (
+    "summary.csv", "effects.csv", "effects.md", "factorial.csv", "factorial.md")
+"""Every file ``cxsim compare`` may write (an existing one is replaced only with ``--force``)."""
+
+
+def check_compare_dir(out: str | Path, force: bool = False) -> Path:
+    """Refuse an output directory that is a results directory, or that holds compare's files without ``force``."""
+    out = Path(out)
+    if (out / "manifest.json").is_file():
+        raise ResultsError(f"{out}: is a results directory (it has manifest.json) and its summary.csv would be "
+                           f"replaced; write the comparison elsewhere, e.g. --out {out / 'compare'}")
+    return check_new_files(out, COMPARE_FILES, force)
+
+
+def write_compare(c: Comparison, out_dir: str | Path, specs: list[FigureSpec] | None = None,
+                  force: bool = False) -> list[Path]:
+    """Write ``summary.csv``, ``effects.csv/.md``, for a factorial ``factorial.csv/.md``, then the figures.
+
+    The tables come first and each file is written atomically, so a figure that fails
+    (noted in its spec's ``missing``) never costs a table. Existing files of an earlier
+    comparison are replaced only with ``force``; then those this comparison does not
+    write are removed, so the directory never mixes two comparisons.
 
     Returns:
         The written paths.
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ResultsError(f"{out}: exists and is not a directory; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_compare_dir(out_dir, force)
     specs = build_figures(c) if specs is None else specs
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    # Everything is written into a hidden staging folder first and moved in only when all of it
+    # exists, so a full disk or Ctrl-C never leaves a comparison that looks complete.
+    stage = Path(tempfile.mkdtemp(prefix=".compare.partial-", dir=out))
+    try:
+        written = _write_compare(c, stage, specs)
+        for path in written:
+            os.chmod(path, 0o644)
+            os.replace(path, out / path.name)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+    keep = {p.name for p in written}
+    for name in COMPARE_FILES:
+        if name not in keep:
+            (out / name).unlink(missing_ok=True)
+    return [out / p.name for p in written]
+
+
+def _write_compare(c: Comparison, out: Path, specs: list[FigureSpec]) -> list[Path]:
     written: list[Path] = []
-    for s in specs:
-        if s.figure is not None:
-            written += save_figure(s.figure, out, s.stem)
-            plt.close(s.figure)
-    c.summary.to_csv(out / "summary.csv", index=False)
-    c.effects.to_csv(out / "effects.csv", index=False)
+
+    def text(name: str, body: str) -> None:
+        (out / name).write_text(body, encoding="utf-8")
+        written.append(out / name)
+
+    def csv(name: str, df: pd.DataFrame) -> None:
+        df.to_csv(out / name, index=False)
+        written.append(out / name)
+
+    csv("summary.csv", c.summary)
+    csv("effects.csv", c.effects)
     md = [f"# Effects against the baseline ({c.name(c.baseline)})\n",
           f"Paired by replication; 95% percentile bootstrap intervals from {c.resamples} resamples "
           f"(seed {c.bootstrap_seed}). Differences in percentage points.\n",
           markdown_table(effects_table(c)) if len(c.effects) else "(only one point: nothing to compare)\n",
           "\n## The options\n", markdown_table(options_table(c))]
-    (out / "effects.md").write_text("\n".join(md))
-    written += [out / "summary.csv", out / "effects.csv", out / "effects.md"]
+    text("effects.md", "\n".join(md))
     if c.factorial_table is not None:
-        c.factorial_table.to_csv(out / "factorial.csv", index=False)
-        (out / "factorial.md").write_text(
-            "# Governance factorial: effects on the chance of success\n\n"
-            "Main effect: average over the other factors of (high level - low level). Interaction A x B: "
-            "(effect of A when B is at its high level) - (effect of A when B is at its low level), averaged "
-            f"over the remaining factor. Percentage points; 95% paired bootstrap intervals ({c.resamples} "
-            f"resamples, seed {c.bootstrap_seed}).\n\n" + markdown_table(factorial_table(c)))
-        written += [out / "factorial.csv", out / "factorial.md"]
+        csv("factorial.csv", c.factorial_table)
+        text("factorial.md",
+             "# Governance factorial: effects on the chance of success\n\n"
+             "Main effect: average over the other factors of (high level - low level). Interaction A x B: "
+             "(effect of A when B is at its high level) - (effect of A when B is at its low level), averaged "
+             f"over the remaining factor. Percentage points; 95% paired bootstrap intervals ({c.resamples} "
+             f"resamples, seed {c.bootstrap_seed}).\n\n" + markdown_table(factorial_table(c)))
+    for s in specs:
+        if s.figure is not None:
+            try:
+                written += save_figure(s.figure, out, s.stem)
+            except OSError:
+                raise  # a full disk or a read-only folder is the command's failure, not the figure's
+            except Exception as exc:  # the figure's own failure: keep the tables, say what is missing
+                first = str(exc).strip().splitlines()
+                s.missing = f"it could not be drawn ({type(exc).__name__}: {first[0][:160] if first else ''})"
+            finally:
+                plt.close(s.figure)
+            if s.missing:
+                s.figure = None
     return written
 
 
@@ -177,7 +238,12 @@ def _figure_html(spec: FigureSpec) -> str:
     title = f"<h3>{_e(spec.title)}</h3>"
     if spec.figure is None:
         return title + f'<p class="missing">Not available: {_e(spec.missing)}.</p>'
-    data = base64.b64encode(figure_png(spec.figure)).decode("ascii")
+    try:
+        data = base64.b64encode(figure_png(spec.figure)).decode("ascii")
+    except Exception as exc:  # the figure's own failure: the report goes out without it, saying so
+        first = str(exc).strip().splitlines()
+        spec.missing = f"it could not be drawn ({type(exc).__name__}: {first[0][:160] if first else ''})"
+        return title + f'<p class="missing">Not available: {_e(spec.missing)}.</p>'
     return (f'{title}<figure id="fig-{_e(spec.stem)}"><img src="data:image/png;base64,{data}" '
             f'alt="{_e(spec.title)}: {_e(spec.caption)}" width="1600" height="900">'
             f"<figcaption>{_e(spec.caption)}</figcaption></figure>")
@@ -290,22 +356,24 @@ def render_report(c: Comparison, specs: list[FigureSpec] | None = None, command:
     return "\n".join(parts)
 
 
-def check_report_path(out: str | Path) -> Path:
-    """Refuse an output path that is a directory (checked before any work is done)."""
+def check_report_path(out: str | Path, force: bool = False) -> Path:
+    """Refuse a directory, and an existing file without ``force`` (checked before any work is done)."""
     out = Path(out)
     if out.is_dir():
         raise ResultsError(f"{out}: is a directory; --out takes a file name such as report.html")
-    return out
+    return check_new_file(out, force)
 
 
 def write_report(c: Comparison, out: str | Path, specs: list[FigureSpec] | None = None,
-                 command: str | None = None) -> Path:
+                 command: str | None = None, force: bool = False) -> Path:
     """Write the report atomically: a temporary file in the same directory, then a rename.
+
+    An existing file is replaced only with ``force``.
 
     Returns:
         The report's path.
     """
-    out = check_report_path(out)
+    out = check_report_path(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     specs = build_figures(c) if specs is None else specs
     try:
@@ -314,13 +382,6 @@ def write_report(c: Comparison, out: str | Path, specs: list[FigureSpec] | None 
         for s in specs:
             if s.figure is not None:
                 plt.close(s.figure)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(out) as tmp:  # (0o644: a report is meant to be shared)
+        tmp.write_text(text, encoding="utf-8")
     return out

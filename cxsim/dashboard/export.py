@@ -151,5 +151,8 @@ def debrief_png(session: Session, reveal: bool = True, dpi: int = 130) -> bytes:
     # fixed margins: tight_layout would cost a second full draw
     fig.subplots_adjust(left=0.055, right=0.99, top=0.88, bottom=0.25, wspace=0.16)
     buf = io.BytesIO()
+    from ..plotting import literal_text
+
+    literal_text(fig)  # scenario names are user text: no mathtext (per text, not rcParams: threads share those)
     fig.savefig(buf, format="png")
     return buf.getvalue()
