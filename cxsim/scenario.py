@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import difflib
+import errno
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,10 +130,17 @@ def _read_toml(path: Path, shown: str) -> dict:
 
 
 def _resolve(path: Path, shown: str, key: str = "") -> Path:
+    """``path`` resolved; a symlink loop is one line (3.11's resolve() raises on one, 3.13's does not: ask stat)."""
+    loop = ScenarioError(shown, key, "symlink loop: the path never reaches a file", str(path))
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise loop from None
     try:
         return path.resolve(strict=False)
-    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop, 3.13 OSError
-        raise ScenarioError(shown, key, "symlink loop: the path never reaches a file", str(path)) from None
+    except (RuntimeError, OSError):
+        raise loop from None
 
 
 def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, str]]:
