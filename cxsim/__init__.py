@@ -17,6 +17,7 @@ _jitcache.refresh()
 
 from .agents import Department, Executive
 from .batch.store import load_results
+from .discovery import discover
 from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
 from .model import CXModel, Decision
 from .scenario import Scenario, load_scenario
@@ -35,6 +36,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "discover",
     "load_results",
     "load_scenario",
     "simulate",

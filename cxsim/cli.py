@@ -241,6 +241,7 @@ def _register_optional_commands() -> None:
         ("cxsim.batch.cli", ("batch", "analyze")),
         ("cxsim.compare.cli", ("compare", "report")),
         ("cxsim.dashboard.cli", ("dashboard",)),
+        ("cxsim.discovery.cli", ("discover",)),
     ):
         try:
             mod = importlib.import_module(module)

@@ -21,9 +21,15 @@ and a design::
     timeseries_every = 4                   # keep every 4th week (and the last)
 
     [design]
-    type = "factorial"                     # factorial | lhs | sobol | morris | points
+    type = "factorial"                     # factorial | lhs | sobol | morris | points | discovery
     [design.factors]
     "committee.cadence_weeks" = [1, 2, 4, 8]
+
+A ``discovery`` design declares each factor as a lever (what the company chooses:
+``[design.levers]``, lists of values, every combination run) or an uncertainty (what
+it cannot choose: ``[design.uncertainties]``, ``[lo, hi]`` ranges sampled by a Latin
+hypercube of ``samples`` futures); every combination of levers meets the same
+futures. ``cxsim discover`` analyses such a run.
 
 Sampled designs give ``[design.ranges]`` (``"key" = [lo, hi]``) and a size
 (``samples`` for lhs, ``base_samples`` for sobol, ``trajectories`` and ``levels``
@@ -78,6 +84,7 @@ DESIGN_KEYS = {
     "sobol": ("type", "base_samples", "second_order", "ranges", "seed"),
     "morris": ("type", "trajectories", "levels", "ranges", "seed"),
     "points": ("type", "points"),
+    "discovery": ("type", "levers", "uncertainties", "samples", "seed"),
 }
 DEFAULT_CHUNK = 500
 _MAX_POINTS = 1_000_000
@@ -409,41 +416,29 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     design: dict[str, Any] = {"type": dtype}
     factors: list[Factor] = []
     if dtype == "factorial":
-        for key, values in _flatten(_table(design_t, "factors", file, "design.factors")).items():
-            where = f"design.factors.{key}"
-            p = _param(key, file, where)
-            if not isinstance(values, list) or not values:
-                raise ExperimentError(file, where, "expected a non-empty list of values, e.g. [2, 4, 8]", values)
-            vals = [_check_value(p, v, file, f"{where}[{i}]") for i, v in enumerate(values)]
-            if len({json.dumps(v) for v in vals}) != len(vals):
-                raise ExperimentError(file, where, "lists a value twice", values)
-            factors.append(Factor(key, p.kind, values=tuple(vals)))
-            origin[key] = where
-        if key_clash := set(f.key for f in factors) & set(fixed):
-            k = sorted(key_clash)[0]
-            raise ExperimentError(file, f"design.factors.{k}", "is also set in [fixed]; set it in one place")
+        factors += _levels(_flatten(_table(design_t, "factors", file, "design.factors")), "design.factors", "",
+                           fixed, origin, file)
         design["factors"] = {f.key: list(f.values) for f in factors}
+    elif dtype == "discovery":
+        levers = _flatten(_table(design_t, "levers", file, "design.levers"))
+        if not levers:
+            raise ExperimentError(file, "design.levers", "missing; give each lever (what the company chooses) as "
+                                  '"key" = [value, value, ...], e.g. "owner.mandate" = ["advisory", "budget"]')
+        factors += _levels(levers, "design.levers", "lever", fixed, origin, file)
+        factors += _ranges(_flatten(_table(design_t, "uncertainties", file, "design.uncertainties")),
+                           "design.uncertainties", dtype, fixed, origin, file, role="uncertainty")
+        if clash := {f.key for f in factors if f.role == "lever"} & {f.key for f in factors if f.role != "lever"}:
+            k = sorted(clash)[0]
+            raise ExperimentError(file, f"design.uncertainties.{k}", "is also a lever; a factor is one or the other")
+        design["levers"] = {f.key: list(f.values) for f in factors if f.role == "lever"}
+        design["uncertainties"] = {f.key: [f.lo, f.hi] for f in factors if f.role == "uncertainty"}
+        design["seed"] = _int(design_t, "seed", file, seed, 0, 2**32 - 1, where="design.seed")
+        design["samples"] = _int(design_t, "samples", file, None, 2, _MAX_POINTS, where="design.samples")
+        if design["samples"] is None:
+            raise ExperimentError(file, "design.samples", "missing; how many futures to sample, e.g. 64")
     elif dtype in SAMPLED:
-        ranges = _flatten(_table(design_t, "ranges", file, "design.ranges"))
-        if not ranges:
-            raise ExperimentError(file, "design.ranges", 'missing; give "key" = [lo, hi] for each sampled parameter')
-        for key, rng in ranges.items():
-            where = f"design.ranges.{key}"
-            p = _param(key, file, where)
-            if p.kind not in (int, float):
-                raise ExperimentError(file, where, f"is {p.allowed()}; a {dtype} design samples numbers only "
-                                      "(vary it in a factorial or points design, or set it in [fixed])")
-            if (not isinstance(rng, list) or len(rng) != 2
-                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in rng)):
-                raise ExperimentError(file, where, "expected [lo, hi], two numbers", rng)
-            lo = _check_value(p, rng[0], file, where + "[0]")
-            hi = _check_value(p, rng[1], file, where + "[1]")
-            if not lo < hi:
-                raise ExperimentError(file, where, "expected lo < hi", rng)
-            if key in fixed:
-                raise ExperimentError(file, where, "is also set in [fixed]; set it in one place")
-            factors.append(Factor(key, p.kind, lo, hi))
-            origin[key] = where
+        factors += _ranges(_flatten(_table(design_t, "ranges", file, "design.ranges")), "design.ranges", dtype,
+                           fixed, origin, file)
         design["ranges"] = {f.key: [f.lo, f.hi] for f in factors}
         design["seed"] = _int(design_t, "seed", file, seed, 0, 2**32 - 1, where="design.seed")
         if dtype == "lhs":
@@ -511,7 +506,7 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
                               f"{n_chunks:,} chunks; at most {MAX_CHUNKS:,}: raise chunk_size or lower replications",
                               chunk_size)
     sample = DESIGNS[dtype](factors, design, design.get("seed", seed))
-    if dtype in SAMPLED and len(bases) > 1:
+    if (dtype in SAMPLED or dtype == "discovery") and len(bases) > 1:
         raise ExperimentError(file, "scenarios", f"a {dtype} design runs on one scenario; give `scenario`", refs)
 
     # -- base scenarios with [fixed], then every point
@@ -530,6 +525,51 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     return exp
 
 
+def _levels(table: Mapping[str, Any], section: str, role: str, fixed: Mapping[str, Any], origin: dict[str, str],
+            file: str) -> list[Factor]:
+    """Factors given as lists of values (a factorial's factors, a discovery design's levers)."""
+    out = []
+    for key, values in table.items():
+        where = f"{section}.{key}"
+        p = _param(key, file, where)
+        if not isinstance(values, list) or not values:
+            raise ExperimentError(file, where, "expected a non-empty list of values, e.g. [2, 4, 8]", values)
+        vals = [_check_value(p, v, file, f"{where}[{i}]") for i, v in enumerate(values)]
+        if len({json.dumps(v) for v in vals}) != len(vals):
+            raise ExperimentError(file, where, "lists a value twice", values)
+        if key in fixed:
+            raise ExperimentError(file, where, "is also set in [fixed]; set it in one place")
+        out.append(Factor(key, p.kind, values=tuple(vals), role=role))
+        origin[key] = where
+    return out
+
+
+def _ranges(table: Mapping[str, Any], section: str, dtype: str, fixed: Mapping[str, Any], origin: dict[str, str],
+            file: str, role: str = "") -> list[Factor]:
+    """Factors given as ``[lo, hi]`` ranges (sampled designs, a discovery design's uncertainties)."""
+    if not table:
+        raise ExperimentError(file, section, 'missing; give "key" = [lo, hi] for each sampled parameter')
+    out = []
+    for key, rng in table.items():
+        where = f"{section}.{key}"
+        p = _param(key, file, where)
+        if p.kind not in (int, float):
+            raise ExperimentError(file, where, f"is {p.allowed()}; a {dtype} design samples numbers only "
+                                  "(vary it in a factorial or points design, or set it in [fixed])")
+        if (not isinstance(rng, list) or len(rng) != 2
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in rng)):
+            raise ExperimentError(file, where, "expected [lo, hi], two numbers", rng)
+        lo = _check_value(p, rng[0], file, where + "[0]")
+        hi = _check_value(p, rng[1], file, where + "[1]")
+        if not lo < hi:
+            raise ExperimentError(file, where, "expected lo < hi", rng)
+        if key in fixed:
+            raise ExperimentError(file, where, "is also set in [fixed]; set it in one place")
+        out.append(Factor(key, p.kind, lo, hi, role=role))
+        origin[key] = where
+    return out
+
+
 def _design_size(dtype: str, design: Mapping[str, Any], factors: list[Factor]) -> int:
     """How many points a design gives, from its settings alone (nothing is sampled or built)."""
     k = len(factors)
@@ -537,6 +577,8 @@ def _design_size(dtype: str, design: Mapping[str, Any], factors: list[Factor]) -
         return math.prod(len(f.values) for f in factors)
     if dtype == "lhs":
         return design["samples"]
+    if dtype == "discovery":
+        return design["samples"] * math.prod(len(f.values) for f in factors if f.role == "lever")
     if dtype == "sobol":
         return design["base_samples"] * ((2 * k + 2) if design["second_order"] else (k + 2))
     if dtype == "morris":
@@ -554,7 +596,10 @@ def _make_points(exp: Experiment, apply) -> list[Point]:
     out: list[Point] = []
     for b, base in enumerate(exp.scenarios):
         for i, row in enumerate(rows):
-            if dtype in SAMPLED:
+            if dtype == "discovery":
+                choice = " ".join(f"{label[k]}={_short(row[k])}" for k in exp.design["levers"])
+                tag = f"{choice} future{i % exp.design['samples']:0{len(str(exp.design['samples'] - 1))}d}"
+            elif dtype in SAMPLED:
                 tag = f"p{i:0{width}d}"
             elif dtype == "points":
                 tag = exp.design["points"][i].get("name") or f"point{i}"

@@ -109,6 +109,17 @@ def report(run_dir, points, baseline, metric, focus, resamples, out, force):
     from .report import check_report_path, write_report
 
     check_report_path(out, force)
+    from ..discovery.report import is_discovery_run
+
+    if is_discovery_run(run_dir):  # levers x futures: a "what it takes" report, not options side by side
+        from ..discovery.report import brief, write_discovery_report
+
+        command = _command("report", run_dir, points, baseline, metric, focus, resamples, out)
+        path, d = write_discovery_report(run_dir, out, force=force, command=command)
+        for line in brief(d):
+            echo(f"  {line}")
+        echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
+        return
     c = compare_run(run_dir, points or None, baseline, metric, focus, resamples)
     specs = build_figures(c)
     command = _command("report", run_dir, points, baseline, metric, focus, resamples, out)
