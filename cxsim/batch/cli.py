@@ -25,7 +25,8 @@ Examples:
 
 \b
 An experiment file (TOML) names the scenario(s), replications, seed, horizon,
-what to keep, and a [design]: factorial, lhs, sobol, morris or points. See the
+what to keep, and a [design]: factorial, lhs, sobol, morris, points, or
+discovery (levers crossed with sampled futures, for cxsim discover). See the
 shipped ones in experiments/.
 
 \b
