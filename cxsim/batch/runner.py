@@ -314,6 +314,8 @@ def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
         "versions": package_versions(),
         "git_commit": git_commit(),
         "command": command_line(),
+        # --set, --reps, --seed, --ticks given on the command line (already part of "experiment")
+        "command_line_settings": dict(exp.command_line_settings),
         "started": now_iso(),
         "finished": None,
         "sessions": [],
