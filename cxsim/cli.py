@@ -462,7 +462,7 @@ def _register_optional_commands() -> None:
 
     for module, names in (
         ("cxsim.batch.cli", ("batch", "analyze")),
-        ("cxsim.compare.cli", ("compare", "report")),
+        ("cxsim.compare.cli", ("compare", "report", "study")),
         ("cxsim.dashboard.cli", ("dashboard",)),
     ):
         try:

@@ -142,6 +142,7 @@ class Experiment:
     sample: Sample
     points: list[Point] = field(default_factory=list)
     command_line_settings: dict[str, Any] = field(default_factory=dict)
+    calibration_warnings: list[str] = field(default_factory=list)
 
     @property
     def design_type(self) -> str:
