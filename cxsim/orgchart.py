@@ -277,8 +277,9 @@ def read_org_chart(path: str | Path, name: str | None = None, owner: str | None 
                                 + "; executives: " + ", ".join(execs), owner)
         owners = [owner_id]
     if len(owners) != 1:
+        found = f"{len(owners)}" + (f": {', '.join(owners)}" if owners else "")
         raise OrgChartError(shown, "column owns_cx", "exactly one executive owns CX: mark one row's owns_cx "
-                            f"yes or pass --owner ID; found {len(owners)}" + (f": {', '.join(owners)}" if owners else ""))
+                            f"yes or pass --owner ID; found {found}")
     org.owner = owners[0]
 
     for eid, e in execs.items():
