@@ -82,8 +82,10 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     from .simulate import simulate
 
     started = now_iso()
+    from .extrapolation import calibration_warnings
+
     sc = load_scenario(scenario, list(overrides))
-    for line in sc.warnings:
+    for line in sc.warnings + calibration_warnings(sc):
         echo(f"warning: {line}", err=True)
     ticks = sc.ticks if ticks is None else ticks
     if reps * (ticks + 1) > MAX_RUN_ROWS:  # checked before anything is allocated
@@ -139,7 +141,9 @@ Examples:
 
 \b
 Prints one line per valid file (executives, departments, employees, journey
-stages) and warnings for consequential omissions; the first problem is one
+stages) and warnings for consequential omissions and for an organization
+outside the calibrated range (150 to ~32,000 employees, 4 to 11 functions,
+5 to 12 executives, 7 to 11 journey stages); the first problem is one
 line naming the file, the key, the bad value and what is allowed, exit code 2.
 """
 
@@ -174,11 +178,12 @@ def scenarios():
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Overrides to check too.")
 def validate(files, overrides):
     """Check scenario FILES without running them (exit 2 on the first problem)."""
+    from .extrapolation import calibration_warnings
     from .scenario import load_scenario
 
     for f in files:
         sc = load_scenario(f, list(overrides))
-        for line in sc.warnings:
+        for line in sc.warnings + calibration_warnings(sc):
             echo(f"warning: {line}", err=True)
         echo(f"{sc.path}: ok ({len(sc.executives)} executives, {len(sc.departments)} departments, "
                    f"{sum(int(d['headcount']) for d in sc.departments)} employees, {len(sc.stages)} journey stages)")

@@ -53,7 +53,8 @@ def _defaults_sentence(sc: Scenario) -> str | None:
             lname, fld = k.split(".")[0], k.rsplit(".", 1)[1]
             counts[(lname, fld)] = counts.get((lname, fld), 0) + 1
     sizes = {"executives": len(sc.executives), "departments": len(sc.departments)}
-    parts += [f"{fld.replace('_', ' ')} of {n} of {sizes[lname]} {lname}" for (lname, fld), n in counts.items()]
+    words = {"buy_in": "buy-in", "silo_strength": "silo strength"}
+    parts += [f"{words.get(fld, fld)} of {n} of {sizes[lname]} {lname}" for (lname, fld), n in counts.items()]
     shown = ", ".join(parts[:6]) + (f" and {len(parts) - 6} more" if len(parts) > 6 else "")
     return (f"{sc.name}: some consequential inputs were left at the model's defaults ({shown}), so they are "
             "guesses rather than facts about this company; estimate them (docs/organization-format.md) before "
@@ -67,8 +68,10 @@ def calibration_warnings(sc: Scenario) -> list[str]:
         lo, hi = CALIBRATED[feature]
         if not lo <= value <= hi:
             side = "below" if value < lo else "above"
-            out.append(f"{sc.name}: {value:,} {feature} is {side} the calibrated range ({lo:,} to {hi:,}), so "
-                       f"{_MEANING[feature]}: read the comparison of options, not the absolute chances.")
+            noun = feature[:-1] if value == 1 else feature
+            out.append(f"{sc.name} has {value:,} {noun}, {side} the calibrated range ({lo:,} to {hi:,} {feature}), "
+                       f"so {_MEANING[feature]}: read the comparison between options rather than the absolute "
+                       "chances.")
     note = _defaults_sentence(sc)
     if note:
         out.append(note)

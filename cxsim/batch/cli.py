@@ -134,7 +134,12 @@ def batch(experiment, workers, out, resume, reps, seed, ticks, overrides, quiet)
 
     exp = (load_experiment(experiment, parse_overrides(list(overrides)), reps, seed, ticks)
            if experiment is not None else None)
-    for line in dict.fromkeys(w for sc in (exp.scenarios if exp else []) for w in sc.warnings):
+    if exp is not None:
+        from ..extrapolation import calibration_warnings
+
+        exp.calibration_warnings = list(dict.fromkeys(w for sc in exp.scenarios for w in calibration_warnings(sc)))
+    for line in dict.fromkeys([*(w for sc in (exp.scenarios if exp else []) for w in sc.warnings),
+                               *(exp.calibration_warnings if exp else [])]):
         echo(f"warning: {line}", err=True)
     target = resume if resume is not None else (out if out is not None else default_run_dir(exp))
     try:

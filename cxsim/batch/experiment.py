@@ -143,6 +143,7 @@ class Experiment:
     points: list[Point] = field(default_factory=list)
     command_line_settings: dict[str, Any] = field(default_factory=dict)
     calibration_warnings: list[str] = field(default_factory=list)
+    organization: str | None = None  # the organization a `cxsim study` is about
 
     @property
     def design_type(self) -> str:

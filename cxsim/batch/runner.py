@@ -318,6 +318,7 @@ def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
         "command_line_settings": dict(exp.command_line_settings),
         # where the organization lies outside the calibrated range (cxsim.extrapolation); the report shows them
         "calibration_warnings": list(exp.calibration_warnings),
+        "organization": exp.organization,
         "started": now_iso(),
         "finished": None,
         "sessions": [],

@@ -230,7 +230,8 @@ def _colors(ids: list[int], baseline: int) -> dict[int, str]:
     Yellow, the weakest on white, comes fifth so that the last (often the strongest) option of a
     list does not get it; figures outline it.
     """
-    order = [PALETTE[i] for i in (0, 1, 2, 5, 6, 3, 4)]
+    # Two more (Tol's wine and teal) so the eight options of a study each get their own colour.
+    order = [PALETTE[i] for i in (0, 1, 2, 5, 6, 3, 4)] + ["#882255", "#44AA99"]
     out, k = {}, 0
     for p in ids:
         if p == baseline:

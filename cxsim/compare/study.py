@@ -114,6 +114,7 @@ def study_experiment(sc: Scenario, replications: int, seed: int, ticks: int | No
         data["ticks"] = ticks
     exp = experiment_from_dict(data, file=sc.path or sc.name, scenarios=scenarios, default_name=data["name"])
     exp.calibration_warnings = calibration_warnings(sc)
+    exp.organization = sc.name
     return exp, baseline
 
 

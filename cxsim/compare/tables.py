@@ -41,7 +41,7 @@ def options_table(c: Comparison) -> pd.DataFrame:
             "chance of success (95% interval)": f"{pct(r['success'])} ({pct(r['success_lo'])} to "
                                                 f"{pct(r['success_hi'])})",
             "mean final adoption": pct(r["mean_final_adoption"]),
-            "median weeks to 80%": w80,
+            "median weeks to 80% (futures that got there)": w80,
             "never reached 80%": pct(r["share_never_80"]),
             "futures": int(r["replications"]),
         })
@@ -88,18 +88,31 @@ def _clear(lo: float, hi: float) -> bool:
 
 
 def _describe(c: Comparison, p: int) -> str:
-    d = c.description(p)
-    return f"{c.name(p)} ({d[0].lower() + d[1:]})" if d else c.name(p)
+    """The option's name, with its description in brackets when that is short and says something of its own.
+
+    A description every option shares describes the organization, not the option, and a long
+    one (a study's) would bury the sentence: both are left to the options table.
+    """
+    d = c.description(p).strip().rstrip(".")
+    shared = c.summary["description"].astype(str).nunique() == 1
+    if not d or shared or len(d) > 70 or ". " in d:
+        return c.name(p)
+    return f"{c.name(p)} ({d[0].lower() + d[1:]})"
 
 
 def _speed(c: Comparison, p: int, who: str) -> str:
+    # Worded from the same number, rounded the same way, as the table's "never reached 80%" column,
+    # so the two can never disagree (2.5% reached is 97.5% never: "98%" in both places).
     r = c.summary.set_index("point").loc[p]
-    reached = 1 - r["share_never_80"]
+    never = r["share_never_80"]
     within = f"within {c.ticks} weeks" if c.ticks else "within the horizon"
-    if reached == 0:
+    if never == 1:
         return f"{who}, adoption never reached 80% {within}"
-    share = "in every future" if reached == 1 else f"in {pct(reached)} of futures"
-    return f"{who}, adoption reached 80% {share}, after a median of {r['median_weeks_to_80']:.0f} weeks"
+    if never == 0:
+        return (f"{who}, adoption reached 80% in every future, after a median of "
+                f"{r['median_weeks_to_80']:.0f} weeks")
+    return (f"{who}, adoption never reached 80% {within} in {pct(never)} of futures; in the others it got there "
+            f"after a median of {r['median_weeks_to_80']:.0f} weeks")
 
 
 def summary_sentences(c: Comparison) -> list[str]:
@@ -147,7 +160,7 @@ def summary_sentences(c: Comparison) -> list[str]:
                            f"{pts(r['estimate'])[1:]} points smaller when combined with {bb} (95% interval "
                            f"{_ci_pts(r['lo'], r['hi'])})"
                            + ("; with both, success is already close to 100%, so there is little left to gain."
-                              if ceiling else "; having one matters more than having both."))
+                              if ceiling else "; each adds less when the other is already in place."))
         elif len(inter):
             fac_out.append("No clear interaction between the choices: within the simulation's precision their "
                        "effects simply add up.")
