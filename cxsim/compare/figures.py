@@ -121,7 +121,8 @@ def _contrast(rgb) -> float:
 
 def _ink(color: str) -> str:
     """Colour for text and thin marks: the light Okabe-Ito colours (yellow, orange, sky blue) darkened to
-    the WCAG AA contrast of 4.5:1 on white, keeping their hue."""
+    the WCAG AA contrast of 4.5:1 on white, keeping their hue.
+    """
     from matplotlib.colors import to_hex, to_rgb
 
     rgb = to_rgb(color)
