@@ -260,3 +260,16 @@ def test_shipped_org_chart_template_matches_the_docs_example_size():
     """The template is the 400-person software firm of the docs (5 executives with departments plus the CEO)."""
     rows = _rows()
     assert sum(int(r[rows[0].index("headcount")]) for r in rows[1:] if r[rows[0].index("headcount")]) == 400
+
+
+def test_calibration_warnings_one_sentence_each(make_scenario):
+    """Outside the calibrated range: one sentence per feature, naming the value and the range."""
+    sc = make_scenario()  # 3 executives, 2 functions, 500 employees, 2 stages
+    w = calibration_warnings(sc)
+    assert [s.split(" has ")[1].split(",")[0] for s in w if " has " in s] == ["2 functions", "3 executives",
+                                                                              "2 journey stages"]
+    assert all(s.count(". ") == 0 and s.endswith(".") for s in w)
+    big = make_scenario({"organization.headcount_scale": 20.0})
+    big = big.with_overrides({"departments.sales.headcount": 2000})
+    assert any("42,000 employees, above the calibrated range (150 to 32,000 employees)" in s
+               for s in calibration_warnings(big))

@@ -120,8 +120,9 @@ def _contrast(rgb) -> float:
 
 
 def _ink(color: str) -> str:
-    """Colour for text and thin marks: the light Okabe-Ito colours (yellow, orange, sky blue) darkened to
-    the WCAG AA contrast of 4.5:1 on white, keeping their hue.
+    """Colour for text and thin marks: light colours darkened to 4.5:1 contrast on white (WCAG AA).
+
+    Okabe-Ito yellow, orange and sky blue are too light for text; their hue is kept.
     """
     from matplotlib.colors import to_hex, to_rgb
 

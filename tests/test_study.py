@@ -1,0 +1,86 @@
+"""`cxsim study`: the governance factorial on one's own organization, its current governance as the baseline."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from cxsim.compare.study import governance_options, option_label
+from cxsim.orgchart import TEMPLATE_DIR
+from cxsim.scenario import load_scenario
+
+
+def test_option_labels_are_words():
+    """Options are named in words, the committee by its cadence."""
+    assert option_label("budget", "active", True, 4) == "budget-holding owner, active CEO sponsor, monthly committee"
+    assert option_label("advisory", "none", False, 4) == "advisory owner, no CEO sponsor, no committee"
+    assert option_label("advisory", "passive", True, 6) == "advisory owner, passive CEO sponsor, committee every 6 weeks"
+
+
+def test_current_governance_is_added_when_outside_the_factorial():
+    """A passive sponsor today is a ninth option, first and the baseline; each option has its own description."""
+    opts, baseline = governance_options(load_scenario("reference"))
+    assert len(opts) == 9 and opts[0].name == baseline == "advisory owner, passive CEO sponsor, no committee"
+    assert opts[0].description.startswith("Today's governance. The Chief Marketing Officer owns CX")
+    assert len({o.description for o in opts}) == 9
+    opts, baseline = governance_options(load_scenario("governance/budget-sponsor-committee"))
+    assert len(opts) == 8 and baseline == "budget-holding owner, active CEO sponsor, monthly committee"
+    assert sum(o.current for o in opts) == 1
+
+
+def test_study_from_the_csv_template_and_from_new(run_cli, tmp_path):
+    """Org chart -> scenario -> study -> report: labels in words, the current governance as baseline, the warning."""
+    org = tmp_path / "acme.toml"
+    assert run_cli("import", TEMPLATE_DIR / "org_chart.csv", "--name", "acme", "--out", org)[0] == 0
+    out = tmp_path / "study"
+    code, stdout, err = run_cli("study", org, "--reps", "4", "--ticks", "12", "--seed", "3", "--workers", "1",
+                                "--quiet", "--out", out)
+    assert code == 0, err
+    assert "left at the model's defaults (the owner's mandate" in err  # the CLI's warning
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["organization"] == "acme" and m["points"] == 9 and m["replications"] == 4 and m["ticks"] == 12
+    assert any("the owner's mandate" in w for w in m["calibration_warnings"])
+    points = pd.read_parquet(out / "points.parquet")
+    assert points["name"].iloc[0] == "advisory owner, passive CEO sponsor, no committee"
+    assert "budget-holding owner, active CEO sponsor, monthly committee" in set(points["name"])
+    assert points["description"].nunique() == 9
+    html = (out / "report.html").read_text()
+    assert "Which CX governance gives acme the best odds?" in html
+    assert ("Baseline: <strong>advisory owner, passive CEO sponsor, no committee</strong>, the organization's "
+            "current governance") in html
+    assert 'id="caution"' in html and "Read with care" in html
+    assert "mandate=" not in html and "enabled=" not in html
+    assert "The governance factorial" in html  # the eight factorial options are recognized beside the ninth
+    # and from `cxsim new` flags, in range and fully stated: no warning box
+    org2 = tmp_path / "new.toml"
+    assert run_cli("new", "beta", "--employees", "600", "--executives", "CMO, Head of Sales, COO, CTO, CFO",
+                   "--owner", "COO", "--mandate", "budget", "--sponsor", "active", "--committee-weeks", "4",
+                   "--out", org2, "--yes")[0] == 0
+    sc = load_scenario(org2)
+    assert sc["owner.mandate"] == "budget"
+    code, _, err = run_cli("study", org2, "--reps", "3", "--ticks", "8", "--workers", "1", "--quiet",
+                           "--out", tmp_path / "s2")
+    assert code == 0, err
+    m = json.loads((tmp_path / "s2" / "manifest.json").read_text())
+    assert m["points"] == 8  # today's governance is one of the eight
+    html = (tmp_path / "s2" / "report.html").read_text()
+    assert "Baseline: <strong>budget-holding owner, active CEO sponsor, monthly committee</strong>" in html
+
+
+def test_study_warns_outside_the_calibrated_range(run_cli, tmp_path):
+    """An organization outside the calibrated range is named in one sentence per finding, in the CLI and report."""
+    code, _, err = run_cli("study", "limits/bass", "--reps", "2", "--ticks", "4", "--workers", "1", "--quiet",
+                           "--out", tmp_path / "s")
+    assert code == 0, err
+    assert "bass has 1 executive, below the calibrated range (5 to 12 executives)" in err
+    html = (tmp_path / "s" / "report.html").read_text()
+    assert "bass has 1 journey stage, below the calibrated range (7 to 11 journey stages)" in html
+
+
+def test_study_never_writes_into_existing_results(run_cli, tmp_path):
+    """--out that already holds files is refused in one line."""
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "x").write_text("keep")
+    code, _, err = run_cli("study", "reference", "--reps", "2", "--ticks", "2", "--out", tmp_path / "s")
+    assert code == 2 and "already holds files" in err
