@@ -65,6 +65,8 @@ def calibration_warnings(sc: Scenario) -> list[str]:
     """One plain sentence per way ``sc`` lies outside the calibrated range, and one for defaulted inputs."""
     out = []
     for feature, value in structure(sc).items():
+        if feature == "journey stages" and not sc["journey.enabled"]:
+            continue  # no journey, no weak links to extrapolate
         lo, hi = CALIBRATED[feature]
         if not lo <= value <= hi:
             side = "below" if value < lo else "above"
