@@ -84,3 +84,16 @@ def test_study_never_writes_into_existing_results(run_cli, tmp_path):
     (tmp_path / "s" / "x").write_text("keep")
     code, _, err = run_cli("study", "reference", "--reps", "2", "--ticks", "2", "--out", tmp_path / "s")
     assert code == 2 and "already holds files" in err
+
+
+def test_factorial_point_names_are_said_in_words_in_reports():
+    """A factorial design's `key=value` names become words; other parts and scenario names stay as they are."""
+    from cxsim.compare.analysis import display_name
+
+    row = pd.Series({"owner.mandate": "budget", "sponsorship.level": "none", "committee.enabled": True,
+                     "committee.cadence_weeks": 2, "organization.readiness_shift": 0.1})
+    assert display_name("mandate=budget level=none enabled=true", row) == \
+        "budget-holding owner, no CEO sponsor, fortnightly committee"
+    assert display_name("mandate=advisory readiness_shift=0.1", row) == "advisory owner, readiness_shift=0.1"
+    assert display_name("readiness_shift=0.1", row) == "readiness_shift=0.1"
+    assert display_name("advisory-nosponsor-nocommittee", row) == "advisory-nosponsor-nocommittee"
