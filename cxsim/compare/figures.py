@@ -453,9 +453,13 @@ def effects_figure(c: Comparison) -> plt.Figure | None:
     ids = [p for p in c.point_ids if p != c.baseline]
     e = e.set_index("point").loc[ids]
     with plt.rc_context(RC):
-        fig, axes = _figure(f"What each option changes against {c.name(c.baseline)}",
-                            "diamond: change in the chance of success (percentage points); bar: 95% interval "
-                            "from a paired bootstrap over the simulated futures")
+        base = c.name(c.baseline)
+        # A long baseline name goes into the subtitle: in the title it ran off the figure.
+        title = f"What each option changes against {base}" if len(base) <= 28 else \
+            "What each option changes against the baseline"
+        sub = ("" if len(base) <= 28 else f"baseline: {base}; ") + \
+            "diamond: change in the chance of success (points); bar: 95% paired-bootstrap interval"
+        fig, axes = _figure(title, sub)
         ax = axes[0, 0]
         for i, p in enumerate(ids):
             r = e.loc[p]

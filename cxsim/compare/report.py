@@ -197,7 +197,8 @@ th { background: var(--bg-soft); font-weight: 600; }
 td.num, th.num { text-align: right; }
 td.num, td.ci { white-space: nowrap; }
 td:first-child { min-width: 12em; }
-.options td:nth-child(2) { min-width: 22em; }
+td.desc { min-width: 22em; }
+th.num { min-width: 6.5em; }
 .scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
 .caution { background: #fff6e5; border-left: 6px solid #b35c00; padding: 10px 22px; border-radius: 4px;
   margin: 14px 0; }
@@ -214,7 +215,8 @@ dd { margin: 0; }
   main { padding: 18px 14px 48px; }
   body { font-size: 16px; }
   h1 { font-size: 1.55em; }
-  .options td:nth-child(2) { min-width: 16em; }
+  td.desc { min-width: 16em; }
+  td:first-child { min-width: 9em; }
   dl { grid-template-columns: minmax(0, 1fr); gap: 2px 0; }
   dd { margin-bottom: 10px; }
 }
@@ -234,7 +236,8 @@ def _table_html(df: pd.DataFrame, num_cols=(), swatches: dict[str, str] | None =
         for i, col in enumerate(df.columns):
             v = r[col]
             keep_whole = "interval" in str(col) or "vs baseline" in str(col)  # "+21 to +37" on one line
-            cell_cls = ' class="num"' if col in num_cols else (' class="ci"' if keep_whole else "")
+            cell_cls = (' class="num"' if col in num_cols else ' class="ci"' if keep_whole
+                        else ' class="desc"' if col == "description" else "")
             sw = ""
             if i == 0 and swatches is not None:
                 color = swatches.get(str(v).replace(" (baseline)", ""))

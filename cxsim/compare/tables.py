@@ -36,10 +36,12 @@ def options_table(c: Comparison) -> pd.DataFrame:
         p = int(r["point"])
         w80 = "–" if math.isnan(r["median_weeks_to_80"]) else f"{r['median_weeks_to_80']:.0f}"
         rows.append({
+            # The chance of success next to the option's name: on a phone the table scrolls sideways,
+            # and the number a reader came for must be on the first screen.
             "option": r["name"] + (" (baseline)" if p == c.baseline else ""),
-            "description": r["description"],
             "chance of success (95% interval)": f"{pct(r['success'])} ({pct(r['success_lo'])} to "
                                                 f"{pct(r['success_hi'])})",
+            "description": r["description"],
             "mean final adoption": pct(r["mean_final_adoption"]),
             "median weeks to 80% (futures that got there)": w80,
             "never reached 80%": pct(r["share_never_80"]),
