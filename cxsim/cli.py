@@ -328,7 +328,7 @@ def _write_scenario(text: str, out: Path, force: bool, sc_name: str) -> None:
 @click.argument("org_chart", type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The scenario file to write [default: ORG_CHART's name with .toml].")
-@click.option("--name", default=None, help="The organization's name [default: the file's stem].")
+@click.option("--name", default=None, help="The organization's name [default: the --out file's stem].")
 @click.option("--owner", default=None, metavar="ID", help="The executive who owns CX (instead of an owns_cx column).")
 @_governance_options
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
@@ -340,7 +340,7 @@ def import_(org_chart, out, name, owner, mandate, sponsor, committee_weeks, forc
     out = out or org_chart.with_suffix(".toml")
     check_new_file(out, force)
     gov = _governance({"--mandate": mandate, "--sponsor": sponsor, "--committee-weeks": committee_weeks})
-    org = read_org_chart(org_chart, name=name, owner=owner, governance=gov)
+    org = read_org_chart(org_chart, name=name or out.stem, owner=owner, governance=gov)
     _write_scenario(scenario_toml(org, f"cxsim import {org_chart.name}"), out, force, org.name)
 
 
