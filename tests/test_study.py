@@ -97,3 +97,15 @@ def test_factorial_point_names_are_said_in_words_in_reports():
     assert display_name("mandate=advisory readiness_shift=0.1", row) == "advisory owner, readiness_shift=0.1"
     assert display_name("readiness_shift=0.1", row) == "readiness_shift=0.1"
     assert display_name("advisory-nosponsor-nocommittee", row) == "advisory-nosponsor-nocommittee"
+
+
+def test_study_can_try_other_owners(run_cli, tmp_path):
+    """--owner repeats the eight options with another executive owning CX; labels say who; a bad id is one line."""
+    opts, baseline = governance_options(load_scenario("sizes/small"), ("coo",))
+    assert len(opts) == 17 and baseline == "advisory owner (CMO), passive CEO sponsor, no committee"
+    assert "budget-holding owner (COO), active CEO sponsor, monthly committee" in {o.name for o in opts}
+    coo = next(o for o in opts if o.name.startswith("advisory owner (COO), no CEO"))
+    assert coo.overrides["owner.executive"] == "coo" and coo.description.startswith("The Chief Operating Officer")
+    code, _, err = run_cli("study", "sizes/small", "--owner", "chro", "--out", tmp_path / "s")
+    assert code == 2 and err.count("\n") == 1 and "--owner = 'chro': no such executive in small; executives: ceo, cmo" in err
+    assert not (tmp_path / "s").exists()

@@ -157,6 +157,7 @@ Examples:
   cxsim study acme.toml
   cxsim study acme.toml --reps 500 --seed 7 --out results/acme-study
   cxsim study reference --reps 50 --ticks 104 --workers 2
+  cxsim study acme.toml --owner cmo --owner cto      # also try other executives as the CX owner
 
 \b
 Runs the governance options for the organization in SCENARIO -- the owner's
@@ -180,12 +181,14 @@ into --out [default: results/study-<name>/<run-id>], which must be new.
               help="Weeks to simulate [default: the scenario's run.ticks, 156].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a parameter of the organization, e.g. executives.cfo.jealousy=0.6. Repeatable.")
+@click.option("--owner", "owners", multiple=True, metavar="ID",
+              help="Also try this executive as the CX owner (the eight options are repeated for each). Repeatable.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results directory (must not exist or be empty) [default: results/study-<name>/<run-id>].")
 @click.option("--workers", "-w", type=click.IntRange(1, 256), default=None,
               help="Worker processes [default: all cores]; 1 runs in this process.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def study(scenario, reps, seed, ticks, overrides, out, workers, quiet):
+def study(scenario, reps, seed, ticks, overrides, owners, out, workers, quiet):
     """Compare governance options for the organization in SCENARIO against its current governance."""
     import os
     import time
@@ -202,9 +205,12 @@ def study(scenario, reps, seed, ticks, overrides, out, workers, quiet):
     if out is None:
         from ..batch.runner import default_run_dir
 
-        out = default_run_dir(study_experiment(sc, reps, seed, ticks)[0])
+        out = default_run_dir(study_experiment(sc, reps, seed, ticks, owners=tuple(owners))[0])
+    else:
+        study_experiment(sc, 2, seed, 1, owners=tuple(owners))  # bad --owner: one line before any output
     workers = workers or os.cpu_count() or 1
-    run_dir, path, c = run_study(sc, out, reps, seed, ticks, workers=workers, quiet=quiet, command=command_line())
+    run_dir, path, c = run_study(sc, out, reps, seed, ticks, workers=workers, quiet=quiet, command=command_line(),
+                                 owners=tuple(owners))
     _echo_summary(c, [])
     echo(f"wrote {run_dir}/ and the report {path} ({time.perf_counter() - t0:.0f} s)")
     echo(f"open {path} in a browser")

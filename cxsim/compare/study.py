@@ -5,7 +5,8 @@ budget-holding), CEO sponsorship (none or active), a CX committee (none, or meet
 organization's own cadence, monthly by default) -- run on the given organization, plus its
 current governance as the baseline when that is not one of the eight. Every option is
 named in words ("budget-holding owner, active CEO sponsor, monthly committee") and carries
-a description of its own. It reuses the batch runner (one experiment, common random
+a description of its own. Asked (``--owner``), it also tries other executives as the CX
+owner, repeating the eight options for each. It reuses the batch runner (one experiment, common random
 numbers across options) and the HTML report.
 """
 
@@ -60,28 +61,56 @@ def _describe(sc: Scenario, mandate: str, level: str, committee: bool, cadence: 
     return "; ".join(parts) + "."
 
 
-def governance_options(sc: Scenario) -> tuple[list[Option], str]:
+def _who(sc: Scenario, eid: str) -> str:
+    """A short name of an executive for labels: its id in capitals when short (COO), else its title."""
+    e = next((x for x in sc.executives if x["id"] == eid), {"id": eid, "title": ""})
+    return eid.upper() if len(eid) <= 4 else (e.get("title") or eid)
+
+
+def governance_options(sc: Scenario, owners: tuple[str, ...] = ()) -> tuple[list[Option], str]:
     """The eight factorial options and, if different, the current governance; plus the baseline's name.
 
     The committee meets on the organization's own cadence when it has a committee, monthly otherwise;
-    CEO sponsorship starts when the organization's does.
+    CEO sponsorship starts when the organization's does. ``owners`` names other executives who
+    could own CX: the eight options are then repeated for each, and every label says who owns CX.
+
+    Raises:
+        CXSimError: an ``owners`` id is not one of the organization's executives.
     """
+    from ..errors import CXSimError
+    from ..scenario import did_you_mean
+
+    ids = [e["id"] for e in sc.executives]
+    for o in owners:
+        if o not in ids:
+            raise CXSimError(f"--owner = {o!r}: no such executive in {sc.name}{did_you_mean(o, ids)}; executives: "
+                             + ", ".join(ids))
+    own = sc["owner.executive"]
+    who_list = [own] + [o for o in dict.fromkeys(owners) if o != own]
+    named = len(who_list) > 1
     cadence = int(sc["committee.cadence_weeks"]) if sc["committee.enabled"] else 4
     start = int(sc["sponsorship.start_week"])
     cur = (sc["owner.mandate"], sc["sponsorship.level"], bool(sc["committee.enabled"]))
     opts = []
-    for mandate, level, committee in itertools.product(("advisory", "budget"), ("none", "active"), (False, True)):
-        is_cur = (mandate, level, committee) == cur
-        desc = _describe(sc, mandate, level, committee, cadence, start)
-        opts.append(Option(option_label(mandate, level, committee, cadence),
-                           ("Today's governance. " if is_cur else "") + desc,
-                           {"owner.mandate": mandate, "sponsorship.level": level, "committee.enabled": committee,
-                            "committee.cadence_weeks": cadence}, is_cur))
+    for who in who_list:
+        owner_sc = sc if who == own else sc.with_overrides({"owner.executive": who})
+        for mandate, level, committee in itertools.product(("advisory", "budget"), ("none", "active"),
+                                                           (False, True)):
+            is_cur = (mandate, level, committee) == cur and who == own
+            desc = _describe(owner_sc, mandate, level, committee, cadence, start)
+            label = option_label(mandate, level, committee, cadence)
+            if named:
+                label = label.replace(" owner,", f" owner ({_who(sc, who)}),", 1)
+            opts.append(Option(label, ("Today's governance. " if is_cur else "") + desc,
+                               {"owner.executive": who, "owner.mandate": mandate, "sponsorship.level": level,
+                                "committee.enabled": committee, "committee.cadence_weeks": cadence}, is_cur))
     current = next((o for o in opts if o.current), None)
     if current is None:
         own_cadence = int(sc["committee.cadence_weeks"])
-        current = Option(option_label(*cur, own_cadence),
-                         "Today's governance. " + _describe(sc, *cur, own_cadence, start), {}, True)
+        label = option_label(*cur, own_cadence)
+        if named:
+            label = label.replace(" owner,", f" owner ({_who(sc, own)}),", 1)
+        current = Option(label, "Today's governance. " + _describe(sc, *cur, own_cadence, start), {}, True)
         opts.insert(0, current)
     return opts, current.name
 
@@ -91,12 +120,12 @@ def _slug(text: str) -> str:
 
 
 def study_experiment(sc: Scenario, replications: int, seed: int, ticks: int | None = None,
-                     chunk_size: int = 500):
+                     chunk_size: int = 500, owners: tuple[str, ...] = ()):
     """The study as an :class:`~cxsim.batch.experiment.Experiment` (a list of scenarios, one per option)."""
     from ..batch.experiment import experiment_from_dict
     from ..extrapolation import calibration_warnings
 
-    opts, baseline = governance_options(sc)
+    opts, baseline = governance_options(sc, owners)
     scenarios = []
     for o in opts:
         variant = sc.with_overrides({**o.overrides, "meta.name": o.name, "meta.description": o.description})
@@ -120,8 +149,8 @@ def study_experiment(sc: Scenario, replications: int, seed: int, ticks: int | No
 
 def run_study(sc: Scenario, out: str | Path, replications: int = 200, seed: int = 0, ticks: int | None = None,
               workers: int | None = None, quiet: bool = True, command: str | None = None,
-              resamples: int | None = None) -> tuple[Path, Path, Any]:
-    """Run the study into ``out`` and write ``out/report.html``.
+              resamples: int | None = None, owners: tuple[str, ...] = ()) -> tuple[Path, Path, Any]:
+    """Run the study into ``out`` and write ``out/report.html`` (``owners``: other executives who could own CX).
 
     Returns:
         ``(run_dir, report_path, comparison)``.
@@ -132,7 +161,7 @@ def run_study(sc: Scenario, out: str | Path, replications: int = 200, seed: int 
     from .figures import build_figures
     from .report import write_report
 
-    exp, baseline = study_experiment(sc, replications, seed, ticks)
+    exp, baseline = study_experiment(sc, replications, seed, ticks, owners=owners)
     run_dir = run_experiment(exp, out, workers=workers, quiet=quiet)
     c = compare_run(run_dir, baseline=baseline, resamples=resamples or BOOTSTRAP_RESAMPLES)
     specs = build_figures(c)
