@@ -380,7 +380,7 @@ _NEW_QUESTIONS = [
               "default, with a warning].")
 @click.option("--readiness", default=None, help="Departments' typical readiness for change, 1 to 5 [unknown].")
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The scenario file to write [default: NAME.toml].")
+              help="The scenario file to write [default: NAME.toml, lower case, spaces as dashes].")
 @click.option("--yes", "-y", is_flag=True, help="Ask nothing: the default for every question not given as a flag.")
 @click.option("--force", is_flag=True, help="Replace an existing --out file.")
 def new(name, out, yes, force, **answers):

@@ -89,6 +89,11 @@ def _clear(lo: float, hi: float) -> bool:
     return (lo > 0 or hi < 0) and abs(round(100 * lo)) + abs(round(100 * hi)) > 0
 
 
+def _q(name: str) -> str:
+    """An option's name inside a sentence: quoted when it holds commas ("advisory owner, no committee")."""
+    return f"\u201c{name}\u201d" if "," in name else name
+
+
 def _describe(c: Comparison, p: int) -> str:
     """The option's name, with its description in brackets when that is short and says something of its own.
 
@@ -98,8 +103,8 @@ def _describe(c: Comparison, p: int) -> str:
     d = c.description(p).strip().rstrip(".")
     shared = c.summary["description"].astype(str).nunique() == 1
     if not d or shared or len(d) > 70 or ". " in d:
-        return c.name(p)
-    return f"{c.name(p)} ({d[0].lower() + d[1:]})"
+        return _q(c.name(p))
+    return f"{_q(c.name(p))} ({d[0].lower() + d[1:]})"
 
 
 def _speed(c: Comparison, p: int, who: str) -> str:
@@ -113,8 +118,8 @@ def _speed(c: Comparison, p: int, who: str) -> str:
     if never == 0:
         return (f"{who}, adoption reached 80% in every future, after a median of "
                 f"{r['median_weeks_to_80']:.0f} weeks")
-    return (f"{who}, adoption never reached 80% {within} in {pct(never)} of futures; in the others it got there "
-            f"after a median of {r['median_weeks_to_80']:.0f} weeks")
+    return (f"{who}, adoption never reached 80% {within} in {pct(never)} of futures; where it did, it took a "
+            f"median of {r['median_weeks_to_80']:.0f} weeks")
 
 
 def summary_sentences(c: Comparison) -> list[str]:
@@ -183,10 +188,12 @@ def summary_sentences(c: Comparison) -> list[str]:
         worse = e[(e["diff_success_hi"] < 0).to_numpy() & clear_e]
         if len(worse):
             out.append("Clearly worse than the baseline: " + "; ".join(
-                f"{r['name']} ({pct(r['success'])}, {pts(r['diff_success'])} points)" for _, r in worse.iterrows())
+                f"{_q(r['name'])} ({pct(r['success'])}, {pts(r['diff_success'])} points)"
+                for _, r in worse.iterrows())
                 + ".")
         out += fac_out
-        out.append("Speed: " + _speed(c, b, "under the baseline") + "; " + _speed(c, p, f"under {c.name(p)}") + ".")
+        out.append("Speed: " + _speed(c, b, "under the baseline") + ". " + _speed(c, p, f"Under {_q(c.name(p))}")
+                   + ".")
     out.append("These are results of a simulation model under stated assumptions, not a forecast for a "
                "particular company: read them as how the governance choices shift the odds, and check the "
                "assumptions below against your own organization.")
