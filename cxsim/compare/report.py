@@ -306,7 +306,8 @@ def render_report(c: Comparison, specs: list[FigureSpec] | None = None, command:
         f"<title>{_e(title)} ({_e(exp)})</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="meta">Simulation study <strong>{_e(exp)}</strong>, run {_e(c.run.path.name)}'
+        f'<p class="meta">Simulation study {"of " if org else ""}<strong>{_e(org or exp)}</strong>, run '
+        f"{_e(c.run.path.name)}"
         + (f", finished {_e(finished[:10])}" if finished else "")
         + f". Baseline: <strong>{_e(c.name(c.baseline))}</strong>"
         + (", the organization's current governance" if current else "") + ".</p>",
