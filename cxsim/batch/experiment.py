@@ -71,7 +71,8 @@ from ..scenario import (
 )
 from .designs import DESIGNS, SAMPLED, Factor, Sample, salib_problem
 
-__all__ = ["Experiment", "Point", "Keep", "load_experiment", "experiment_from_dict", "EXPERIMENT_DIR"]
+__all__ = ["Experiment", "Point", "Keep", "load_experiment", "experiment_from_dict", "apply_run_settings",
+           "EXPERIMENT_DIR"]
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
 
@@ -147,6 +148,9 @@ class Experiment:
     factors: list[Factor]
     sample: Sample
     points: list[Point] = field(default_factory=list)
+    command_line_settings: dict[str, Any] = field(default_factory=dict)
+    calibration_warnings: list[str] = field(default_factory=list)
+    organization: str | None = None  # the organization a `cxsim study` is about
 
     @property
     def design_type(self) -> str:
@@ -296,11 +300,57 @@ def _short(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- loading
-def load_experiment(path: str | Path) -> Experiment:
+def apply_run_settings(data: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
+                       replications: int | None = None, seed: int | None = None,
+                       ticks: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Experiment data with command-line settings applied, and a record of those settings.
+
+    ``overrides`` (``--set KEY=VALUE``) join ``[fixed]``, so they hold at every design point;
+    a key the design varies is an error (naming ``--set``), never silently overruled.
+    ``replications``, ``seed`` and ``ticks`` replace the file's values.
+
+    Returns:
+        ``(data, settings)``: the new data and ``{"set": {...}, "replications": ..., ...}`` with
+        only what was given (what a manifest records as ``command_line_settings``).
+    """
+    data = copy.deepcopy(dict(data))
+    settings: dict[str, Any] = {}
+    if overrides:
+        design_t = data.get("design") if isinstance(data.get("design"), dict) else {}
+        varied: set[str] = set()
+        for table in ("factors", "ranges"):
+            if isinstance(design_t.get(table), dict):
+                varied |= set(_flatten(design_t[table]))
+        for pt in design_t.get("points") or []:
+            if isinstance(pt, dict):
+                varied |= set(_flatten(pt)) - {"name"}
+        fixed = _flatten(data["fixed"]) if isinstance(data.get("fixed"), dict) else {}
+        for key, value in overrides.items():
+            p = _param(key, "--set", key)
+            value = _check_value(p, value, "--set", key)
+            if key in varied:
+                raise ExperimentError("--set", key, "is varied by the experiment's design, so it cannot be fixed "
+                                      "at one value; drop --set or edit the design")
+            fixed[key] = value
+        data["fixed"] = fixed
+        settings["set"] = dict(overrides)
+    for key, value in (("replications", replications), ("seed", seed), ("ticks", ticks)):
+        if value is not None:
+            data[key] = value
+            settings[key] = value
+    return data, settings
+
+
+def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None, replications: int | None = None,
+                    seed: int | None = None, ticks: int | None = None) -> Experiment:
     """Load, resolve and validate an experiment file.
 
     Args:
         path: a ``.toml`` file, or the name of a shipped experiment (``governance_factorial``).
+        overrides: ``{"committee.cadence_weeks": 2}``: held fixed at every point (``--set``).
+        replications: replaces the file's ``replications`` (``--reps``).
+        seed: replaces the file's ``seed`` (``--seed``).
+        ticks: replaces the file's ``ticks`` (``--ticks``).
 
     Raises:
         ExperimentError: one line naming the file, key path, bad value and what is allowed.
@@ -315,13 +365,17 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ExperimentError(shown, "", "file not found" + did_you_mean(str(path), shipped)
                               + ("; shipped experiments: " + ", ".join(shipped) if shipped else ""))
     data = read_toml(p, shown, ExperimentError)
-    exp = experiment_from_dict(data, file=shown, base_dir=p.resolve().parent, default_name=p.stem)
+    data, settings = apply_run_settings(data, overrides, replications, seed, ticks)
+    exp = experiment_from_dict(data, file=shown, base_dir=p.resolve().parent, default_name=p.stem,
+                               command_line_set=tuple(settings.get("set", {})))
     exp.path = p.resolve()
+    exp.command_line_settings = settings
     return exp
 
 
 def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", base_dir: Path | None = None,
-                         default_name: str = "experiment", scenarios: list[Scenario] | None = None) -> Experiment:
+                         default_name: str = "experiment", scenarios: list[Scenario] | None = None,
+                         command_line_set: tuple[str, ...] = ()) -> Experiment:
     """Validate raw experiment data and resolve its design points.
 
     Args:
@@ -331,6 +385,8 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
         default_name: the name when the data gives none.
         scenarios: already-resolved base scenarios (without ``[fixed]``) to use instead of
             resolving the references (a resumed run uses the manifest's copies).
+        command_line_set: keys of ``[fixed]`` that came from ``--set``: an error if they are what
+            the scenarios differ in (fixing them would make the scenarios identical).
     """
     base_dir = base_dir or Path.cwd()
     _check_keys(data, TOP_KEYS, file, "", "an experiment")
@@ -366,6 +422,11 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ExperimentError(file, "scenarios", "two scenarios have the same meta.name; names must be unique", dup)
+
+    for key in command_line_set:
+        if len(bases) > 1 and len({json.dumps(_value_of(sc, key)) for sc in bases}) > 1:
+            raise ExperimentError("--set", key, "differs between the experiment's scenarios (it is what they "
+                                  "compare), so it cannot be fixed at one value; drop --set or edit the scenarios")
 
     replications = _int(data, "replications", file, 100, 1, 10**9)
     seed = _int(data, "seed", file, 0, 0, 2**63 - 1)
