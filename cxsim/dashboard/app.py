@@ -15,12 +15,10 @@ only when a download is requested.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
-import urllib.parse
 from html import escape
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import reacton.core
@@ -29,6 +27,7 @@ import solara
 import solara.lab
 
 from ..errors import CXSimError
+from .console import Console
 from .export import debrief_json, debrief_png, file_stem, history_csv
 from .room import REGISTRY
 from .session import (
@@ -41,77 +40,17 @@ from .session import (
     scenario_choices,
     short_label,
 )
+from .ui import CSS, PRIMARY, _items, _pct, _push, _query
 from .views import EVENT_STYLE, REPLAY_COLORS, buyin_svg, curves_svg, org_svg
 
 __all__ = ["Participant", "Game", "Page", "MAX_FPS", "routes"]
+
+log = logging.getLogger("cxsim.dashboard")
 
 # Frames (re-renders) per second while playing; faster speeds advance several weeks per frame.
 MAX_FPS = 8
 # How often a team's page looks for the facilitator's actions (seconds).
 ROOM_POLL_S = 0.5
-PRIMARY = "#0072B2"  # Okabe-Ito blue
-log = logging.getLogger("cxsim.dashboard")
-
-CSS = """
-.v-app-bar, .v-app-bar.v-toolbar { background-color: #0072B2 !important; color: #fff !important; }
-.cx-appbar-sub { font-size: 13px; opacity: .85; margin-left: 14px; font-weight: 400; }
-.cx-root { font-size: 15px; }
-.cx-card { border-radius: 10px !important; }
-.cx-kpis { display:flex; gap:22px; align-items:flex-end; flex-wrap:wrap; }
-.cx-kpi .v { font-size: 26px; font-weight: 700; line-height: 1.1; }
-.cx-kpi .l { font-size: 12px; color: #6b7280; text-transform: uppercase; letter-spacing: .04em; }
-.cx-week .v { font-size: 38px; }
-.cx-progress { height: 6px; background: #e5e7eb; border-radius: 3px; margin-top: 8px; }
-.cx-progress > div { height: 6px; background: #0072B2; border-radius: 3px; }
-.cx-log { max-height: 300px; overflow-y: auto; font-size: 13.5px; }
-.cx-log div { padding: 3px 0; border-bottom: 1px solid #f0f0f0; }
-.cx-log .wk { display:inline-block; min-width: 58px; color:#6b7280; font-variant-numeric: tabular-nums; }
-.cx-log .decision { font-weight: 600; }
-.cx-dec { font-size: 13.5px; }
-.cx-dec .n { display:inline-block; width:20px; height:20px; border-radius:4px; background:#1f2430; color:#fff;
-             text-align:center; font-size:12px; font-weight:700; line-height:20px; margin-right:6px; }
-.cx-table { border-collapse: collapse; width: 100%; font-size: 13.5px; }
-.cx-table th, .cx-table td { padding: 4px 6px; border-bottom: 1px solid #eee; text-align: right; }
-.cx-table th:first-child, .cx-table td:first-child { text-align: left; }
-.cx-reveal-on { color: #D55E00; font-weight: 700; }
-.cx-hint { color: #6b7280; font-size: 12.5px; }
-/* the menu (sidebar) button and every icon on the blue bar: white, so the levers stay reachable on a narrow
-   screen once the sidebar folds away */
-.v-app-bar .v-btn, .v-app-bar .v-icon, .v-app-bar .v-app-bar__nav-icon { color: #fff !important; }
-/* Solara's "made with" badge would sit on the org chart */
-.solara-watermark, a[href="https://solara.dev"], .v-footer a[href*="solara.dev"] { display: none !important; }
-.cx-effect { color: #6b7280; font-size: 11.5px; line-height: 1.3; margin: 2px 0 8px 0; }
-.cx-since { font-size: 12.5px; margin: 2px 0; }
-.cx-goal { font-size: 15px; }
-.cx-brief { font-size: 13.5px; max-width: 1100px; }
-.cx-brief p { margin: 6px 0; }
-.cx-gloss { display: grid; grid-template-columns: minmax(140px, 240px) 1fr; gap: 4px 14px; margin: 6px 0; }
-.cx-gloss dt { font-weight: 700; }
-.cx-gloss dd { margin: 0; }
-@media (max-width: 700px) { .cx-gloss { grid-template-columns: 1fr; } .cx-gloss dd { margin-bottom: 6px; } }
-.cx-end { margin-top: 10px; padding: 10px 14px; border-radius: 8px; font-size: 14px; }
-.cx-end .h { font-size: 18px; font-weight: 700; margin-bottom: 2px; }
-.cx-end.ok { background: #e6f4ef; border-left: 5px solid #009E73; }
-.cx-end.short { background: #fdf0e6; border-left: 5px solid #D55E00; }
-.cx-held { margin-top: 10px; padding: 8px 12px; border-radius: 8px; background: #eef4fb; font-size: 14px; }
-.cx-code-big { font-size: 44px; font-weight: 800; letter-spacing: .12em; font-variant-numeric: tabular-nums; }
-.cx-appbar-sub { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-@media (max-width: 700px) { .cx-appbar-sub { display: none; } .cx-kpis { gap: 12px; }
-  .cx-kpi .v { font-size: 20px; } .cx-week .v { font-size: 28px; } }
-.cx-section { font-size: 12px; font-weight: 700; color: #6b7280; text-transform: uppercase; letter-spacing: .05em;
-              margin: 10px 0 2px 0; }
-"""
-
-
-def _items(pairs) -> list[dict[str, Any]]:
-    """Select items; Vuetify 2 reads text/value, Vuetify 3 title/value."""
-    return [{"text": t, "title": t, "value": v} for v, t in pairs]
-
-
-def _pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.0f}%"
-
-
 class PlayBudget:
     """Server-wide frame pacing for sessions that are playing.
 
@@ -159,21 +98,27 @@ def _own(initial):
     return solara.use_memo(lambda: solara.reactive(initial), [])
 
 
-def _query(search: str | None) -> dict[str, str]:
-    """The page URL's query parameters (first value of each)."""
-    return {k: v[0] for k, v in urllib.parse.parse_qs(search or "").items() if v}
+# Below this window width the sidebar starts folded away (the menu button in the app bar opens it).
+NARROW_PX = 960
 
 
-def _push(router, path: str) -> None:
-    """Change the page's URL (no-op outside a served page, e.g. in tests and the benchmark)."""
-    if router.set_path is not None:
-        router.push(path)
+@solara.component_vue("width_probe.vue")
+def WidthProbe(event_report: Callable[[int], None]):
+    """Reports the browser window's width once, when mounted."""
 
 
 @solara.component
 def Layout(children=[]):  # noqa: B006 -- Solara's layout signature
-    """The app frame without route tabs (participants should not see a link to the console)."""
-    return solara.AppLayout(children=children, navigation=False, color=PRIMARY, toolbar_dark=True)
+    """The app frame without route tabs (participants should not see a link to the console).
+
+    The sidebar starts open on a wide screen and folded on a phone, where it would
+    otherwise cover the whole page.
+    """
+    width = solara.use_reactive(0)
+    probe = WidthProbe(event_report=lambda w: width.set(int(w or 0)))
+    # one child: AppLayout would take a second one for the sidebar
+    return solara.AppLayout(children=[solara.Div(children=[*children, probe])], navigation=False, color=PRIMARY, toolbar_dark=True,
+                            sidebar_open=not (0 < width.value < NARROW_PX))
 
 
 @solara.component
@@ -231,6 +176,11 @@ def JoinForm(room, code: str):
             return
         _push(router, f"/?room={r.code}&team={team.token}")
 
+    with solara.Sidebar():  # (the layout keeps its sidebar from the join form to the game)
+        solara.HTML(tag="div", unsafe_innerHTML="Governance levers", classes=["cx-section"])
+        solara.HTML(tag="div", unsafe_innerHTML="The levers appear once your team has joined.", classes=["cx-hint"])
+    with solara.AppBarTitle():
+        solara.HTML(tag="span", unsafe_innerHTML="cxsim · CX workshop")
     with solara.Column(style={"max-width": "520px", "margin": "40px auto"}, classes=["cx-root"]):
         with solara.Card("Join the workshop", classes=["cx-card"]):
             if room is not None:
@@ -419,7 +369,8 @@ def Briefing(session: Session, levers_version, room=None):
             lv = session.lever_values()
             titles = {x["id"]: x["title"] or x["id"] for x in sc.executives}
             situation = (
-                f"<b>The situation.</b> {escape(sc.description)} About {n_emp:,} employees. The company has decided "
+                f"<b>The situation.</b> {escape(sc.description.rstrip('.'))}. About {n_emp:,} employees. "
+                "The company has decided "
                 f"to become customer-centric. The CX owner is the {escape(titles.get(lv['owner.executive'], ''))} "
                 f"with a <b>{escape(str(lv['owner.mandate']))}</b> mandate; the CEO's sponsorship is "
                 f"<b>{escape(str(lv['sponsorship.level']))}</b>; "
@@ -539,7 +490,7 @@ def Controls(session: Session, levers_version, changed: Callable, playing, speed
                      on_value=pull("committee.cadence_weeks"), disabled=ended or not vals["committee.enabled"])
 
     solara.HTML(tag="div", unsafe_innerHTML="Play", classes=["cx-section"])
-    solara.SliderInt(f"Speed: {speed.value} weeks per second", value=speed, min=1, max=26)
+    solara.SliderInt(f"Speed: {speed.value} weeks per second", value=speed.value, on_value=speed.set, min=1, max=26)
 
     if room is not None:
         jl = session.setup.jealousy
@@ -557,7 +508,7 @@ def Controls(session: Session, levers_version, changed: Callable, playing, speed
     rv.Select(label="Organization size", items=_items((s, f"x{s:g} ({int(round(base * s)):,} employees)")
                                                   for s in SIZES),
               v_model=pending_size.value, on_v_model=pending_size.set, dense=True, hide_details=True, class_="mt-2")
-    solara.SliderFloat(f"Jealousy in this organization: x{pending_jealousy.value:g}", value=pending_jealousy,
+    solara.SliderFloat(f"Jealousy in this organization: x{pending_jealousy.value:g}", value=pending_jealousy.value, on_value=pending_jealousy.set,
                        min=0.0, max=3.0, step=0.1)
     solara.HTML(tag="div", unsafe_innerHTML=("How envious executives are of whoever owns CX: a property of the "
                                              "organization, not a decision."), classes=["cx-effect"])
@@ -786,11 +737,9 @@ def Export(session: Session, levers_version, reveal):
             "The figure shows true buy-in when the reveal switch is on."))
 
 
-from .console import Console  # noqa: E402 -- the console reuses this module's styles
-
 Page = Participant  # the single-page name earlier versions and notebooks used
 
 routes = [
-    solara.Route(path="/", component=Participant, label="Team"),
+    solara.Route(path="/", component=Participant, label="Team", layout=Layout),
     solara.Route(path="facilitator", component=Console, label="Facilitator"),
 ]

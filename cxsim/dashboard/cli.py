@@ -107,8 +107,7 @@ def dashboard(scenario, port, host, seed, no_assets):
     # The server imports the app module; the scenario and seed reach it through the environment.
     os.environ[ENV_SCENARIO] = scenario
     os.environ[ENV_SEED] = str(seed)
-    from .console import ENV_URL
-    from .room import ENV_TOKEN
+    from .room import ENV_TOKEN, ENV_URL
 
     token = os.environ.get(ENV_TOKEN) or secrets.token_urlsafe(12)
     os.environ[ENV_TOKEN] = token
@@ -121,6 +120,7 @@ def dashboard(scenario, port, host, seed, no_assets):
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     os.environ.setdefault("SOLARA_THEME_VARIANT", "light")
+    os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # it would sit on the org chart
     if not no_assets:
         from .assets import ensure_assets
 

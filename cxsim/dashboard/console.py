@@ -15,15 +15,13 @@ from html import escape
 import solara
 
 from ..errors import CXSimError
-from .app import CSS, _items, _pct, _push, _query
-from .room import ENV_TOKEN, LUCK_REPLICATIONS, REGISTRY, Room, dumps, room_csv, room_payload, token_ok
+from .room import ENV_TOKEN, ENV_URL, LUCK_REPLICATIONS, REGISTRY, Room, dumps, room_csv, room_payload, token_ok
 from .session import DEFAULT_SEED, SIZES, Setup, default_setup, scenario_choices
+from .ui import CSS, _items, _pct, _push, _query
 from .views import TEAM_COLORS, room_svg
 
-__all__ = ["Console", "ENV_URL", "CONSOLE_POLL_S"]
+__all__ = ["Console", "CONSOLE_POLL_S", "join_url"]
 
-# The address participants type (set by the command line from the machine's network address).
-ENV_URL = "CXSIM_DASHBOARD_URL"
 CONSOLE_POLL_S = 1.0
 
 
@@ -143,7 +141,8 @@ def NewRoom(token: str):
 
         rv.Select(label="Organization size", items=_items((s, f"x{s:g}") for s in SIZES), v_model=size.value,
                   on_v_model=size.set, dense=True, hide_details=True, class_="mt-2")
-        solara.SliderFloat(f"Jealousy: x{jealousy.value:g}", value=jealousy, min=0.0, max=3.0, step=0.1)
+        solara.SliderFloat(f"Jealousy: x{jealousy.value:g}", value=jealousy.value, on_value=jealousy.set,
+                           min=0.0, max=3.0, step=0.1)
         solara.Checkbox(label="Reveal waits for me (the debrief)", value=lock)
         solara.Button("Create room", color="primary", on_click=create, attributes={"data-testid": "create-room"})
         if error.value:

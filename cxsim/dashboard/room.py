@@ -35,11 +35,12 @@ from ..model import CXModel
 from ..scenario import Scenario
 from .session import Session, Setup, _load, decision_text
 
-__all__ = ["Room", "Team", "Registry", "REGISTRY", "luck", "Luck", "room_payload", "room_csv", "ENV_TOKEN",
+__all__ = ["Room", "Team", "Registry", "REGISTRY", "luck", "Luck", "room_payload", "room_csv", "ENV_TOKEN", "ENV_URL",
            "LUCK_REPLICATIONS"]
 
-# How the command line hands the facilitator's token to the app.
+# How the command line hands the facilitator's token, and the address participants type, to the app.
 ENV_TOKEN = "CXSIM_FACILITATOR_TOKEN"
+ENV_URL = "CXSIM_DASHBOARD_URL"
 # Replications behind a team's luck-versus-judgement figure: enough that its percentile
 # is known to about +-3 points (binomial standard error at 300 draws, p = 0.5).
 LUCK_REPLICATIONS = 300

@@ -251,7 +251,7 @@ def buyin_svg(snap: dict[str, Any], reveal: bool, width: int = 560, height: int 
                    f'stroke="{frame}"{dash}/>')
         star = "★ " if ex["is_owner"] else ""
         out.append(f'<text x="{px + 6:.1f}" y="{py + 14:.1f}" font-size="11.5" font-weight="700" fill="{INK}">'
-                   f'{escape(star + _trim(ex["label"], 13))}</text>')
+                   f'{escape(star + _trim(ex["label"], max(4, int((pw - 44) / 7.2)) - len(star)))}</text>')
         out.append(f'<text x="{px + pw - 6:.1f}" y="{py + 14:.1f}" font-size="11.5" font-weight="700" '
                    f'text-anchor="end" fill="{buyin_color(now) if now > 0.62 or now < 0.38 else MUTED}">{_pct(now)}</text>')
         if covert:
