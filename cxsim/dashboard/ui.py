@@ -40,7 +40,8 @@ CSS = """
 .v-app-bar .v-btn, .v-app-bar .v-icon, .v-app-bar .v-app-bar__nav-icon { color: #fff !important; }
 /* the menu button's icon glyph does not render in Solara's Vuetify 3 bundle: draw one */
 .v-app-bar-nav-icon .v-btn__content::before { content: ""; display: block; width: 22px; height: 16px;
-  background: linear-gradient(#fff 0 0) top / 100% 2.5px no-repeat, linear-gradient(#fff 0 0) center / 100% 2.5px no-repeat,
+  background: linear-gradient(#fff 0 0) top / 100% 2.5px no-repeat,
+    linear-gradient(#fff 0 0) center / 100% 2.5px no-repeat,
   linear-gradient(#fff 0 0) bottom / 100% 2.5px no-repeat; }
 /* Solara's "made with" badge would sit on the org chart */
 .solara-watermark, a[href="https://solara.dev"], .v-footer a[href*="solara.dev"] { display: none !important; }
