@@ -274,6 +274,7 @@ def Game(session: Session, room=None, team=None):
         solara.lab.theme.themes.light.primary = PRIMARY
         solara.lab.theme.themes.light.secondary = "#009E73"
     solara.use_memo(theme, [])
+    room_rev.value  # noqa: B018 -- subscribe: the facilitator's actions re-render the page
     reveal_allowed = room is None or room.reveal_allowed
     rev = bool(reveal.value) and reveal_allowed
 
