@@ -179,6 +179,17 @@ def _open(browser, url: str, width: int):
     return ctx, pg
 
 
+def _shot(pg, name: str) -> None:
+    """A screenshot of the whole page (the app scrolls inside its main area, so grow the window to fit it)."""
+    w = pg.viewport_size["width"]
+    h = pg.evaluate("() => Math.max(900, ...Array.from(document.querySelectorAll('.v-main > div, .v-navigation-drawer"
+                    " > div > div')).map(e => e.scrollHeight))")
+    pg.set_viewport_size({"width": w, "height": min(int(h) + 80, 6000)})
+    pg.wait_for_timeout(300)
+    pg.screenshot(path=str(SHOTS / name))
+    pg.set_viewport_size({"width": w, "height": 900})
+
+
 def _wait_week(pg, week: int) -> None:
     pg.wait_for_selector(f"[data-testid=week][data-week='{week}']")
 
@@ -225,8 +236,8 @@ def test_a_room_from_creation_to_debrief(browser, server):
     assert alpha.locator(".cx-reveal").count() == 0
     assert alpha.locator("[data-testid=reset-setup]").count() == 0 and alpha.locator("[data-testid=reset]").count() == 0
     assert "seed 7" in alpha.inner_text("[data-testid=room-settings]")
-    alpha.screenshot(path=str(SHOTS / "team-1400-week0.png"), full_page=True)
-    beta.screenshot(path=str(SHOTS / "team-400-week0.png"), full_page=True)
+    _shot(alpha, "team-1400-week0.png")
+    _shot(beta, "team-400-week0.png")
 
     alpha.click("[data-testid=sponsor-active]")
     alpha.wait_for_selector("[data-testid=view-decisions] >> text=CEO sponsorship")
@@ -265,14 +276,14 @@ def test_a_room_from_creation_to_debrief(browser, server):
     alpha.wait_for_selector(".cx-reveal input")
     alpha.click(".cx-reveal input")
     alpha.wait_for_selector("[data-testid=view-org] svg[data-view='true']")
-    alpha.screenshot(path=str(SHOTS / "team-1400-revealed.png"), full_page=True)
+    _shot(alpha, "team-1400-revealed.png")
 
     # the end: teams see it, the console ranks luck against judgement
     fac.click("[data-testid=end-game]")
     fac.wait_for_selector("[data-testid=room-state][data-ended='1']")
     for pg in teams.values():
         pg.wait_for_selector("[data-testid=outcome][data-ended='1']")
-    beta.screenshot(path=str(SHOTS / "team-400-ended.png"), full_page=True)
+    _shot(beta, "team-400-ended.png")
     fac.wait_for_selector("[data-testid=leaderboard] tr[data-team='Gamma']:not([data-percentile=''])",
                           timeout=60_000)
 
@@ -291,11 +302,11 @@ def test_a_room_from_creation_to_debrief(browser, server):
         assert float(row.get_attribute("data-adoption")) == pytest.approx(expected[name], abs=1e-6)
         assert float(pg.get_attribute("[data-testid=adoption]", "data-value")) == pytest.approx(expected[name], abs=1e-6)
         assert 0.0 <= float(row.get_attribute("data-percentile")) <= 100.0
-    fac.screenshot(path=str(SHOTS / "console-1400.png"), full_page=True)
+    _shot(fac, "console-1400.png")
     fctx2, fac_phone = _open(browser, f"{server}facilitator?token={TOKEN}&room={code}", 400)
     contexts.append(fctx2)
     fac_phone.wait_for_selector("[data-testid=leaderboard] tr[data-team='Alpha']", timeout=LOAD_TIMEOUT_MS)
-    fac_phone.screenshot(path=str(SHOTS / "console-400.png"), full_page=True)
+    _shot(fac_phone, "console-400.png")
 
     with fac.expect_download(timeout=WAIT_MS) as dl:
         fac.click("text=Every team, week by week (CSV)")

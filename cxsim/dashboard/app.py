@@ -107,6 +107,12 @@ def WidthProbe(event_report: Callable[[int], None]):
     """Reports the browser window's width once, when mounted."""
 
 
+def set_theme() -> None:
+    """The app's colours (Okabe-Ito blue and bluish green) for every page."""
+    solara.lab.theme.themes.light.primary = PRIMARY
+    solara.lab.theme.themes.light.secondary = "#009E73"
+
+
 @solara.component
 def Layout(children=[]):  # noqa: B006 -- Solara's layout signature
     """The app frame without route tabs (participants should not see a link to the console).
@@ -114,6 +120,7 @@ def Layout(children=[]):  # noqa: B006 -- Solara's layout signature
     The sidebar starts open on a wide screen and folded on a phone, where it would
     otherwise cover the whole page.
     """
+    solara.use_memo(set_theme, [])
     width = solara.use_reactive(0)
     probe = WidthProbe(event_report=lambda w: width.set(int(w or 0)))
     # one child: AppLayout would take a second one for the sidebar
@@ -270,10 +277,7 @@ def Game(session: Session, room=None, team=None):
 
     solara.use_thread(watch_room, dependencies=[room], intrusive_cancel=False)
 
-    def theme():
-        solara.lab.theme.themes.light.primary = PRIMARY
-        solara.lab.theme.themes.light.secondary = "#009E73"
-    solara.use_memo(theme, [])
+    solara.use_memo(set_theme, [])
     room_rev.value  # noqa: B018 -- subscribe: the facilitator's actions re-render the page
     reveal_allowed = room is None or room.reveal_allowed
     rev = bool(reveal.value) and reveal_allowed
@@ -618,6 +622,8 @@ def View(session: Session, version, kind: str, reveal: bool):
 
 
 def _decisions_html(snap) -> str:
+    if not snap["decisions"] and (snap["ended"] or snap["done"]):
+        return '<div class="cx-hint">No decisions were taken: the organization was left to itself.</div>'
     if not snap["decisions"]:
         return ('<div class="cx-hint">No decisions yet. Pull a lever in the sidebar (e.g. appoint an active '
                 'sponsor, form a committee); it applies from the current week.</div>')

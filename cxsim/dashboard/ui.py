@@ -53,6 +53,9 @@ CSS = """
 .cx-gloss { display: grid; grid-template-columns: minmax(140px, 240px) 1fr; gap: 4px 14px; margin: 6px 0; }
 .cx-gloss dt { font-weight: 700; }
 .cx-gloss dd { margin: 0; }
+/* a phone: the org chart keeps a readable size and scrolls sideways */
+@media (max-width: 900px) { [data-testid=view-org] { overflow-x: auto; }
+  [data-testid=view-org] svg { min-width: 760px; } }
 /* a phone: cards one under the other, never wider than the screen */
 @media (max-width: 900px) { .cx-root .v-row > .v-col, .cx-root .v-row > [class*="v-col"] { flex: 0 0 100% !important;
   max-width: 100% !important; } .cx-replay-choice { min-width: 0 !important; } }

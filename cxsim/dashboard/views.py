@@ -187,6 +187,11 @@ def curves_svg(snap: dict[str, Any], width: int = 760, height: int = 380) -> str
     return "".join(out)
 
 
+def _fit(text: str, width: float, size: float) -> float:
+    """A font size at most ``size`` at which ``text`` fits in ``width`` pixels (bold, about 0.62 em a letter)."""
+    return max(7.5, min(size, width / (0.62 * max(len(text), 1))))
+
+
 def _wrap(text: str, width: int, lines: int = 2) -> list[str]:
     """Words into at most ``lines`` lines of ``width`` characters (the last one trimmed if it must be)."""
     out: list[str] = []
@@ -250,13 +255,14 @@ def buyin_svg(snap: dict[str, Any], reveal: bool, width: int = 560, height: int 
         out.append(f'<rect x="{px:.1f}" y="{py:.1f}" width="{pw:.1f}" height="{ph:.1f}" rx="6" fill="#fafafa" '
                    f'stroke="{frame}"{dash}/>')
         star = "★ " if ex["is_owner"] else ""
-        out.append(f'<text x="{px + 6:.1f}" y="{py + 14:.1f}" font-size="11.5" font-weight="700" fill="{INK}">'
-                   f'{escape(star + _trim(ex["label"], max(4, int((pw - 44) / 7.2)) - len(star)))}</text>')
-        out.append(f'<text x="{px + pw - 6:.1f}" y="{py + 14:.1f}" font-size="11.5" font-weight="700" '
-                   f'text-anchor="end" fill="{buyin_color(now) if now > 0.62 or now < 0.38 else MUTED}">{_pct(now)}</text>')
+        name = star + ex["label"]
+        out.append(f'<text x="{px + 6:.1f}" y="{py + 13:.1f}" font-size="{_fit(name, pw - 12, 11.5):.1f}" '
+                   f'font-weight="700" fill="{INK}">{escape(name)}</text>')
+        out.append(f'<text x="{px + 6:.1f}" y="{py + 26:.1f}" font-size="10.5" font-weight="700" '
+                   f'fill="{buyin_color(now) if now > 0.62 or now < 0.38 else MUTED}">{_pct(now)}</text>')
         if covert:
-            out.append(f'<text x="{px + 6:.1f}" y="{py + 26:.1f}" font-size="9.5" font-weight="700" fill="{VERMILLION}">'
-                       f'covert {ex["covert_weeks"]} wk</text>')
+            out.append(f'<text x="{px + pw - 6:.1f}" y="{py + 26:.1f}" font-size="9.5" font-weight="700" '
+                       f'text-anchor="end" fill="{VERMILLION}">covert {ex["covert_weeks"]} wk</text>')
         mid = Yv(0.5)
         out.append(f'<line x1="{ix0:.1f}" x2="{ix1:.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{GRID}"/>')
         if reveal:
@@ -344,7 +350,8 @@ def org_svg(snap: dict[str, Any], reveal: bool, min_width: int = 980) -> str:
             tip += f', truly {_pct(e["true"])}, jealousy {_pct(e["jealousy"])}, covert {e["covert_weeks"]} weeks'
         g = [f'<g {attrs}><title>{escape(tip)}</title>',
              f'<rect x="{x:.1f}" y="{y}" width="{w}" height="{h}" rx="8" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"{dash}/>',
-             f'<text x="{x + w / 2:.1f}" y="{y + 19}" text-anchor="middle" font-size="14" font-weight="700" fill="{tc}">{escape(_trim(e["label"], 14))}</text>']
+             f'<text x="{x + w / 2:.1f}" y="{y + 19}" text-anchor="middle" font-size="{_fit(e["label"], w - 10, 14):.1f}" '
+             f'font-weight="700" fill="{tc}">{escape(e["label"])}</text>']
         if reveal:
             g.append(f'<text x="{x + w / 2:.1f}" y="{y + 36}" text-anchor="middle" font-size="11" fill="{tc}">'
                      f'true {_pct(e["true"])} · says {_pct(e["expressed"])}</text>')
