@@ -22,7 +22,7 @@ from .views import TEAM_COLORS, room_svg
 
 __all__ = ["Console", "CONSOLE_POLL_S", "join_url"]
 
-CONSOLE_POLL_S = 1.0
+CONSOLE_POLL_S = 0.5
 
 
 def join_url(code: str) -> str:

@@ -23,7 +23,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -141,7 +141,8 @@ class Room:
     def __init__(self, code: str, setup: Setup, lock_reveal: bool = True, name: str = ""):
         self.code = code
         self.scenario = _load(setup)  # raises ScenarioError before the room exists
-        self.setup = setup
+        self.setup = replace(setup, size=float(self.scenario["organization.headcount_scale"]),
+                             jealousy=float(self.scenario["politics.jealousy_scale"]))
         self.name = name or f"Room {code}"
         self.lock_reveal = bool(lock_reveal)
         self.reveal_released = not lock_reveal
