@@ -14,7 +14,7 @@ per week).
 
 With ``--room`` the sessions are teams that joined one workshop room (as
 ``/?room=CODE`` pages do), and the facilitator's console is rendered too and
-refreshed once a second (as its poll does); its render time is reported, so
+refreshed every half second (as its poll does); its render time is reported, so
 "the console shows a team's step within" is the poll interval plus that.
 
 Targets: a step answers in under 200 ms with 25 sessions at once (issue 5); with
@@ -88,7 +88,7 @@ def main() -> None:
         with cctx:
             _, crc = solara.render(ConsoleView(), handle_error=False)
 
-        def refresh():  # what the console's poll does once a second
+        def refresh():  # what the console's poll does
             while not console_stop.wait(console.CONSOLE_POLL_S):
                 with cctx:
                     t = time.perf_counter()

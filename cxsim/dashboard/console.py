@@ -2,7 +2,7 @@
 
 The page asks for the token ``cxsim dashboard`` prints at start-up (it travels in the
 URL, ``/facilitator?token=...``, so a reload keeps the console open). Everything it
-shows is read from :mod:`cxsim.dashboard.room`; it polls the room once a second, so a
+shows is read from :mod:`cxsim.dashboard.room`; it polls the room twice a second, so a
 team's step shows on the console within a second.
 """
 
