@@ -14,7 +14,7 @@ from cxsim.cli import cli
 from cxsim.dashboard.room import Registry, luck, room_csv, room_payload, token_ok
 from cxsim.dashboard.session import DEFAULT_SEED, GameOver, Session, Setup, decision_text
 from cxsim.dashboard.views import curves_svg, room_svg
-from cxsim.model import CXModel, Decision
+from cxsim.model import CXModel
 
 REF = Setup("reference", seed=DEFAULT_SEED)
 
