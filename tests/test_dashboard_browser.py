@@ -238,6 +238,13 @@ def test_a_room_from_creation_to_debrief(browser, server):
     assert "seed 7" in alpha.inner_text("[data-testid=room-settings]")
     _shot(alpha, "team-1400-week0.png")
     _shot(beta, "team-400-week0.png")
+    # on a phone: nothing wider than the screen, the levers behind the menu button
+    assert beta.evaluate("document.documentElement.scrollWidth") <= 400
+    assert not beta.locator(".cx-mandate").is_visible()
+    beta.click(".v-app-bar-nav-icon")
+    beta.wait_for_selector(".cx-mandate", state="visible")
+    _shot(beta, "team-400-levers.png")
+    beta.click(".v-app-bar-nav-icon")
 
     alpha.click("[data-testid=sponsor-active]")
     alpha.wait_for_selector("[data-testid=view-decisions] >> text=CEO sponsorship")

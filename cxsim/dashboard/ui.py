@@ -54,7 +54,7 @@ CSS = """
 .cx-gloss dt { font-weight: 700; }
 .cx-gloss dd { margin: 0; }
 /* a phone: the org chart keeps a readable size and scrolls sideways */
-@media (max-width: 900px) { [data-testid=view-org] { overflow-x: auto; }
+@media (max-width: 900px) { [data-testid=view-org] { overflow-x: auto; max-width: calc(100vw - 84px); }
   [data-testid=view-org] svg { min-width: 760px; } }
 /* a phone: cards one under the other, never wider than the screen */
 @media (max-width: 900px) { .cx-root .v-row > .v-col, .cx-root .v-row > [class*="v-col"] { flex: 0 0 100% !important;
