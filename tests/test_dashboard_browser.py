@@ -240,11 +240,14 @@ def test_a_room_from_creation_to_debrief(browser, server):
     _shot(beta, "team-400-week0.png")
     # on a phone: nothing wider than the screen, the levers behind the menu button
     assert beta.evaluate("document.documentElement.scrollWidth") <= 400
-    assert not beta.locator(".cx-mandate").is_visible()
+    drawer = beta.locator(".v-navigation-drawer")
+    assert drawer.bounding_box()["x"] < 0  # folded away, off the left edge
     beta.click(".v-app-bar-nav-icon")
-    beta.wait_for_selector(".cx-mandate", state="visible")
+    beta.wait_for_function("document.querySelector('.v-navigation-drawer').getBoundingClientRect().x >= 0")
+    beta.wait_for_timeout(400)  # the slide-in
     _shot(beta, "team-400-levers.png")
-    beta.click(".v-app-bar-nav-icon")
+    beta.mouse.click(390, 450)  # the uncovered strip: folds the sidebar away
+    beta.wait_for_function("document.querySelector('.v-navigation-drawer').getBoundingClientRect().right <= 0")
 
     alpha.click("[data-testid=sponsor-active]")
     alpha.wait_for_selector("[data-testid=view-decisions] >> text=CEO sponsorship")
