@@ -221,7 +221,7 @@ def RoomPanel(room: Room, tick: int):
             f"ranked by adoption; luck: where the team's result sits among {LUCK_REPLICATIONS} replays of the same "
             "organization under the team's own decisions (other luck, same judgement)"),
             margin=0, classes=["cx-card"]):
-        solara.HTML(tag="div", unsafe_innerHTML=leaderboard_html(board, room),
+        solara.HTML(tag="div", unsafe_innerHTML=leaderboard_html(board, room), classes=["cx-scroll"],
                     attributes={"data-testid": "leaderboard"})
 
 
@@ -236,7 +236,8 @@ def leaderboard_html(board: list[dict], room: Room) -> str:
             "<th>weeks covert</th><th>decisions</th></tr>"]
     for r in board:
         lk = r["luck"]
-        result = ("–" if r["success"] is None else "succeeded" if r["success"] else "fell short")
+        result = ("succeeded" if r["success"] else "fell short") if r["success"] is not None else (
+            f"stopped at week {r['week']}" if room.ended else "playing")
         luck = "–" if lk is None else f"{lk['percentile']:.0f}% of replays"
         typ = "–" if lk is None else f"{_pct(lk['median'])} ({_pct(lk['p10'])}–{_pct(lk['p90'])})"
         pct = "" if lk is None else f"{lk['percentile']:.1f}"

@@ -53,6 +53,8 @@ CSS = """
 .cx-gloss { display: grid; grid-template-columns: minmax(140px, 240px) 1fr; gap: 4px 14px; margin: 6px 0; }
 .cx-gloss dt { font-weight: 700; }
 .cx-gloss dd { margin: 0; }
+.cx-scroll { overflow-x: auto; max-width: 100%; }
+@media (max-width: 900px) { .cx-scroll { max-width: calc(100vw - 84px); } }
 /* a phone: the sidebar leaves a strip of the page uncovered; a tap there folds it away */
 @media (max-width: 700px) { .v-navigation-drawer { width: 84vw !important; min-width: 0 !important; } }
 /* a phone: the org chart keeps a readable size and scrolls sideways */
