@@ -236,6 +236,7 @@ def test_a_room_from_creation_to_debrief(browser, server):
     assert alpha.locator(".cx-reveal").count() == 0
     assert alpha.locator("[data-testid=reset-setup]").count() == 0 and alpha.locator("[data-testid=reset]").count() == 0
     assert "seed 7" in alpha.inner_text("[data-testid=room-settings]")
+    assert "runs on" not in alpha.inner_text("body")  # no Solara banner over the org chart
     _shot(alpha, "team-1400-week0.png")
     _shot(beta, "team-400-week0.png")
     # on a phone: nothing wider than the screen, the levers behind the menu button

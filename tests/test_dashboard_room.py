@@ -181,3 +181,39 @@ def test_cli_on_every_interface_prints_an_address_and_a_warning(monkeypatch):
     assert "http://192.168.1.23:18765" in res.output and "http://0.0.0.0" not in res.output
     assert "warning: anyone" in res.output
     assert "/facilitator?token=t0k" in res.output
+
+
+def _html_of(rc) -> str:
+    import solara.widgets
+
+    return "".join(getattr(w, "unsafe_innerHTML", "") or "" for w in rc.find(solara.widgets.HTML).widgets)
+
+
+def test_end_of_game_moment_and_locked_reveal_in_a_room():
+    """At week 156 the page says whether the programme succeeded and invites a replay; a room locks the reveal."""
+    solara = pytest.importorskip("solara")
+    from solara.server import kernel_context
+
+    from cxsim.dashboard import app
+
+    room = Registry().create_room(REF)
+    team = room.join("T")
+    team.session.pull("sponsorship.level", "active")
+    team.session.pull("committee.enabled", True)
+    team.session.step(156)
+    ctx = kernel_context.create_dummy_context()
+    with ctx:
+        _, rc = solara.render(app.Game(team.session, room, team), handle_error=False)
+        html = _html_of(rc)
+        assert 'data-testid="outcome" data-success="1"' in html and "The programme succeeded" in html
+        assert "replay the same" in html.lower() and "Your goal:" in html
+        assert "revealed by the facilitator at the debrief" in html
+        rc.close()
+    lone = Session(REF)
+    lone.step(156)
+    ctx = kernel_context.create_dummy_context()
+    with ctx:
+        _, rc = solara.render(app.Game(lone, None, None), handle_error=False)
+        html = _html_of(rc)
+        assert 'data-success="0"' in html and "fell short" in html and "switch the reveal on" in html
+        rc.close()
