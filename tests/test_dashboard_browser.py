@@ -211,6 +211,7 @@ def test_a_room_from_creation_to_debrief(browser, server):
     fac.click("[data-testid=create-room]", timeout=LOAD_TIMEOUT_MS)
     code = fac.inner_text("[data-testid=room-code]").strip()
     assert len(code) == 4 and f"?room={code}" in fac.inner_text("[data-testid=join-url]")
+    assert fac.locator("[data-testid=join-qr] svg").count() == 1  # the join link as a QR code
 
     teams = {}
     for i, (name, width) in enumerate((("Alpha", 1400), ("Beta", 400), ("Gamma", 1400))):

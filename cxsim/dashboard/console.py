@@ -31,6 +31,15 @@ def join_url(code: str) -> str:
     return f"{base}/?room={code}"
 
 
+def qr_svg(url: str) -> str:
+    """The join link as an inline SVG QR code ('' without segno, the optional package that draws it)."""
+    try:
+        import segno
+    except ImportError:
+        return ""
+    return segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#1f2430")
+
+
 @solara.component
 def Console():
     """The console, behind the facilitator's token."""
@@ -175,6 +184,10 @@ def RoomPanel(room: Room, tick: int):
             solara.HTML(tag="div", unsafe_innerHTML=(
                 f'<div class="cx-hint">join code</div><div class="cx-code-big" data-testid="room-code">'
                 f'{escape(room.code)}</div>'))
+            qr = qr_svg(join_url(room.code))
+            if qr and join_url(room.code).startswith("http"):
+                solara.HTML(tag="div", unsafe_innerHTML=qr,
+                            attributes={"data-testid": "join-qr", "title": "scan to join"})
             solara.HTML(tag="div", unsafe_innerHTML=(
                 f'<div><b>{escape(room.name)}</b> · {escape(room.scenario.name)} · seed {room.setup.seed} · '
                 f'size x{room.setup.size:g} · jealousy x{room.setup.jealousy:g}</div>'
