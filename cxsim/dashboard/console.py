@@ -246,7 +246,7 @@ def leaderboard_html(board: list[dict], room: Room) -> str:
     colour = {t.name: TEAM_COLORS[i % len(TEAM_COLORS)] for i, t in enumerate(room.team_list())}
     rows = ["<table class='cx-table'><tr><th>#</th><th>team</th><th>week</th><th>adoption</th><th>CX index</th>"
             "<th>result</th><th>luck: better than</th><th>same decisions: typical (10-90%)</th>"
-            "<th>weeks covert</th><th>decisions</th></tr>"]
+            "<th>weeks covert</th><th style='text-align:left'>decisions</th></tr>"]
     for r in board:
         lk = r["luck"]
         result = ("succeeded" if r["success"] else "fell short") if r["success"] is not None else (

@@ -171,8 +171,8 @@ def curves_svg(snap: dict[str, Any], width: int = 760, height: int = 380) -> str
         ends.append((Y(s["cx_index"][-1]), "CX index", GREEN, f'{s["cx_index"][-1]:.2f}'))
     ys = _spread([e[0] for e in ends], 24, y0, y1)
     for (yv, name, col, val), yl in zip(ends, ys):
-        out.append(f'<text x="{x1 + 8}" y="{yl:.1f}" font-size="12.5" fill="{col}" font-weight="700">{escape(val)}'
-                   f'<tspan x="{x1 + 8}" dy="12" font-size="10" font-weight="400">{escape(name)}</tspan></text>')
+        out.append(f'<text x="{x1 + 16}" y="{yl:.1f}" font-size="12.5" fill="{col}" font-weight="700">{escape(val)}'
+                   f'<tspan x="{x1 + 16}" dy="12" font-size="10" font-weight="400">{escape(name)}</tspan></text>')
     # legend
     lg = [(BLUE, "", "employees practising CX"), (GREEN, "", "CX index")]
     if snap["replays"]:
