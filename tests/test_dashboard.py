@@ -200,15 +200,23 @@ def test_debrief_exports():
     s.add_replay("without:0")
     payload = json.loads(debrief_json(s))
     assert payload["week"] == 12 and payload["seed"] == REF.seed
-    assert payload["decisions"] == [{"week": 6, "lever": "committee.enabled", "label": "CX committee", "value": True}]
+    assert payload["decisions"] == [{"week": 6, "lever": "committee.enabled", "label": "CX committee", "value": True,
+                                     "text": "CX committee formed"}]
     assert payload["replays"][0]["decisions"] == []
-    assert set(payload["outcomes"]) >= {"final_adoption", "weeks_to_50", "owner_departures"}
+    # mid-game: what has happened so far, no final adoption and no verdict (not for the replays either)
+    assert payload["finished"] is False
+    assert set(payload["outcomes"]) >= {"weeks_to_50", "owner_departures"}
+    assert not set(payload["outcomes"]) & {"final_adoption", "success"}
+    assert not set(payload["replays"][0]["outcomes"]) & {"final_adoption", "success"}
     assert debrief_payload(s)["executives"][0]["id"] == "ceo"
     df = pd.read_csv(io.StringIO(history_csv(s)))
     assert list(df["week"]) == list(range(13))
-    assert df.loc[df["week"] == 6, "decisions"].item() == "committee.enabled=True"
+    assert df.loc[df["week"] == 6, "decisions"].item() == "CX committee formed"
     png = debrief_png(s, dpi=40)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    s.step(200)
+    final = json.loads(debrief_json(s))
+    assert final["finished"] is True and {"final_adoption", "success"} <= set(final["outcomes"])
 
 
 def test_short_labels():

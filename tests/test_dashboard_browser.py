@@ -1,4 +1,4 @@
-"""The workshop dashboard in headless Chromium: starts, steps, obeys levers, reveals, replays, stops on Ctrl-C."""
+"""The workshop dashboard in headless Chromium: starts, steps, obeys levers, reveals, replays, runs a room, stops on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_TIMEOUT_MS = 90_000  # the first page load compiles and ships the Vuetify bundle; bounded anyway
 WAIT_MS = 20_000
+TOKEN = "test-facilitator-token"
+# Screenshots are kept here for a person to look at (results/ is not in git).
+SHOTS = ROOT / "results" / "screenshots" / "room"
 
 
 def _free_port() -> int:
@@ -40,8 +43,9 @@ def server():
     if missing:
         pytest.skip("Solara's browser assets are missing and npm could not fetch them: " + ", ".join(missing))
     port = _free_port()
+    env = {**os.environ, "CXSIM_FACILITATOR_TOKEN": TOKEN}
     proc = subprocess.Popen([sys.executable, "-m", "cxsim", "dashboard", "--port", str(port), "--no-assets"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
     while True:
@@ -165,3 +169,163 @@ def test_replay_overlay_and_export(page):
     payload = json.loads(Path(dl.value.path()).read_text())
     assert payload["week"] == 13
     assert payload["decisions"][0]["lever"] == "owner.mandate"
+
+
+def _open(browser, url: str, width: int):
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(WAIT_MS)
+    pg.goto(url)
+    return ctx, pg
+
+
+def _shot(pg, name: str) -> None:
+    """A screenshot of the whole page (the app scrolls inside its main area, so grow the window to fit it)."""
+    w = pg.viewport_size["width"]
+    h = pg.evaluate("() => Math.max(900, ...Array.from(document.querySelectorAll('.v-main > div, .v-navigation-drawer"
+                    " > div > div')).map(e => e.scrollHeight))")
+    pg.set_viewport_size({"width": w, "height": min(int(h) + 80, 6000)})
+    pg.wait_for_timeout(300)
+    pg.screenshot(path=str(SHOTS / name))
+    pg.set_viewport_size({"width": w, "height": 900})
+
+
+def _wait_week(pg, week: int) -> None:
+    pg.wait_for_selector(f"[data-testid=week][data-week='{week}']")
+
+
+def test_a_room_from_creation_to_debrief(browser, server):
+    """A facilitator creates a room; three teams join by code, play, reload; the console advances, reveals and ends.
+
+    The console's numbers are checked against in-process sessions with the same decisions;
+    screenshots at 1400 and 400 px are saved under results/screenshots/room/.
+    """
+    from cxsim.dashboard.session import DEFAULT_SEED, Session, Setup
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    contexts = []
+    fctx, fac = _open(browser, f"{server}facilitator?token=wrong", 1400)
+    contexts.append(fctx)
+    fac.wait_for_selector("text=That token is not this server's", timeout=LOAD_TIMEOUT_MS)
+    fac.goto(f"{server}facilitator?token={TOKEN}")
+    fac.click("[data-testid=create-room]", timeout=LOAD_TIMEOUT_MS)
+    code = fac.inner_text("[data-testid=room-code]").strip()
+    assert len(code) == 4 and f"?room={code}" in fac.inner_text("[data-testid=join-url]")
+    assert fac.locator("[data-testid=join-qr] svg").count() == 1  # the join link as a QR code
+
+    teams = {}
+    for i, (name, width) in enumerate((("Alpha", 1400), ("Beta", 400), ("Gamma", 1400))):
+        if i == 0:  # types the code on the start page
+            ctx, pg = _open(browser, server, width)
+            pg.wait_for_selector("[data-testid=week]", timeout=LOAD_TIMEOUT_MS)
+            if not pg.locator(".cx-code input").is_visible():
+                pg.click(".v-app-bar-nav-icon")
+            pg.fill(".cx-code input", code.lower())
+            pg.click("[data-testid=join-code]")
+        else:  # opens the link
+            ctx, pg = _open(browser, f"{server}?room={code}", width)
+        pg.fill(".cx-team-name input", name, timeout=LOAD_TIMEOUT_MS)
+        pg.click("[data-testid=join]")
+        _wait_week(pg, 0)
+        assert f"room {code}" in pg.text_content(".v-app-bar") and "team=" in pg.url
+        contexts.append(ctx)
+        teams[name] = pg
+
+    alpha, beta, gamma = teams["Alpha"], teams["Beta"], teams["Gamma"]
+    # the room's settings are fixed and the reveal waits for the facilitator
+    assert alpha.locator("[data-testid=reveal-locked]").count() == 1
+    assert alpha.locator(".cx-reveal").count() == 0
+    assert alpha.locator("[data-testid=reset-setup]").count() == 0 and alpha.locator("[data-testid=reset]").count() == 0
+    assert "seed 7" in alpha.inner_text("[data-testid=room-settings]")
+    assert "runs on" not in alpha.inner_text("body")  # no Solara banner over the org chart
+    _shot(alpha, "team-1400-week0.png")
+    _shot(beta, "team-400-week0.png")
+    # on a phone: nothing wider than the screen, the levers behind the menu button
+    assert beta.evaluate("document.documentElement.scrollWidth") <= 400
+    drawer = beta.locator(".v-navigation-drawer")
+    assert drawer.bounding_box()["x"] < 0  # folded away, off the left edge
+    beta.click(".v-app-bar-nav-icon")
+    beta.wait_for_function("document.querySelector('.v-navigation-drawer').getBoundingClientRect().x >= 0")
+    beta.wait_for_timeout(400)  # the slide-in
+    _shot(beta, "team-400-levers.png")
+    beta.mouse.click(390, 450)  # the uncovered strip: folds the sidebar away
+    beta.wait_for_function("document.querySelector('.v-navigation-drawer').getBoundingClientRect().right <= 0")
+
+    alpha.click("[data-testid=sponsor-active]")
+    alpha.wait_for_selector("[data-testid=view-decisions] >> text=CEO sponsorship")
+    for w in (13, 26):
+        alpha.click("[data-testid=step-quarter]")
+        _wait_week(alpha, w)
+    beta.click("[data-testid=step-quarter]")
+    _wait_week(beta, 13)
+    gamma.click(".cx-committee input")
+    gamma.wait_for_selector("[data-testid=view-decisions] >> text=CX committee formed")
+    gamma.click("[data-testid=step]")
+    _wait_week(gamma, 1)
+
+    # the console follows within a second or two
+    for name, week in (("Alpha", 26), ("Beta", 13), ("Gamma", 1)):
+        fac.wait_for_selector(f"[data-testid=leaderboard] tr[data-team='{name}'][data-week='{week}']")
+    assert fac.get_attribute("[data-testid=view-room] svg", "data-teams") == "3"
+
+    # a reload finds the same game
+    alpha.reload()
+    _wait_week(alpha, 26)
+    assert "CEO sponsorship → active" in alpha.inner_text("[data-testid=view-decisions]")
+
+    # a round: everyone to week 52, held there
+    fac.fill(".cx-round-week input", "52")
+    fac.press(".cx-round-week input", "Enter")
+    fac.click("[data-testid=advance]")
+    for pg in teams.values():
+        _wait_week(pg, 52)
+        pg.wait_for_selector("[data-testid=held]")
+        assert pg.is_disabled("[data-testid=step]")
+
+    # the reveal, released
+    fac.click(".cx-release input")
+    fac.wait_for_selector("[data-testid=room-state][data-reveal='1']")
+    alpha.wait_for_selector(".cx-reveal input")
+    alpha.click(".cx-reveal input")
+    alpha.wait_for_selector("[data-testid=view-org] svg[data-view='true']")
+    _shot(alpha, "team-1400-revealed.png")
+
+    # the end: teams see it, the console ranks luck against judgement
+    fac.click("[data-testid=end-game]")
+    fac.wait_for_selector("[data-testid=room-state][data-ended='1']")
+    for pg in teams.values():
+        pg.wait_for_selector("[data-testid=outcome][data-ended='1']")
+    _shot(beta, "team-400-ended.png")
+    fac.wait_for_selector("[data-testid=leaderboard] tr[data-team='Gamma']:not([data-percentile=''])",
+                          timeout=60_000)
+
+    # the console's numbers are the model's: in-process sessions with the same decisions
+    expected = {}
+    for name, decisions in (("Alpha", [("sponsorship.level", "active")]), ("Beta", []),
+                            ("Gamma", [("committee.enabled", True)])):
+        s = Session(Setup("reference", DEFAULT_SEED))
+        for k, v in decisions:
+            s.pull(k, v)
+        s.step(52)
+        expected[name] = s.snapshot()["adoption"]
+    for name, pg in teams.items():
+        row = fac.locator(f"[data-testid=leaderboard] tr[data-team='{name}']")
+        assert row.get_attribute("data-week") == "52"
+        assert float(row.get_attribute("data-adoption")) == pytest.approx(expected[name], abs=1e-6)
+        assert float(pg.get_attribute("[data-testid=adoption]", "data-value")) == pytest.approx(expected[name], abs=1e-6)
+        assert 0.0 <= float(row.get_attribute("data-percentile")) <= 100.0
+    _shot(fac, "console-1400.png")
+    fctx2, fac_phone = _open(browser, f"{server}facilitator?token={TOKEN}&room={code}", 400)
+    contexts.append(fctx2)
+    fac_phone.wait_for_selector("[data-testid=leaderboard] tr[data-team='Alpha']", timeout=LOAD_TIMEOUT_MS)
+    _shot(fac_phone, "console-400.png")
+
+    with fac.expect_download(timeout=WAIT_MS) as dl:
+        fac.click("text=Every team, week by week (CSV)")
+    import csv
+
+    rows = list(csv.DictReader(Path(dl.value.path()).read_text().splitlines()))
+    assert {r["team"] for r in rows} == {"Alpha", "Beta", "Gamma"}
+    assert len(rows) == 3 * 53
+    for ctx in contexts:
+        ctx.close()

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from ..plotting import PALETTE
 from ..provenance import now_iso, package_versions
-from .session import LEVER_LABELS, Session
+from .session import Session
 from .views import EVENT_STYLE, REPLAY_COLORS
 
 __all__ = ["debrief_png", "debrief_payload", "debrief_json", "history_csv", "file_stem"]
@@ -50,10 +50,12 @@ def debrief_payload(session: Session) -> dict[str, Any]:
         "organization.headcount_scale": snap["size"],
         "week": snap["week"],
         "ticks": snap["ticks"],
-        "decisions": [{"week": d["week"], "lever": d["key"], "label": d["label"], "value": _clean(d["value"])}
-                      for d in snap["decisions"]],
+        "finished": snap["done"],
+        "decisions": [{"week": d["week"], "lever": d["key"], "label": d["label"], "value": _clean(d["value"]),
+                       "text": d["text"]} for d in snap["decisions"]],
         "levers_now": {k: _clean(v) for k, v in snap["levers"].items()},
-        "outcomes": {k: _clean(v) for k, v in session.model.outcomes().items()},
+        # Mid-game there is no final adoption and no success yet: only what has happened so far.
+        "outcomes": _outcomes(session.model.outcomes(), snap["done"]),
         "adoption_now": snap["adoption"],
         "cx_index_now": snap["cx_index"],
         "executives": [{"id": e["id"], "title": e["title"], "true_buy_in": e["true"],
@@ -65,10 +67,19 @@ def debrief_payload(session: Session) -> dict[str, Any]:
         "committee_meetings": sum(e["kind"] == "committee_met" for e in snap["events"]),
         "replays": [{"key": r.key, "label": r.label,
                      "decisions": [{"week": d.week, "lever": d.key, "value": _clean(d.value)} for d in r.decisions],
-                     "outcomes": {k: _clean(v) for k, v in r.outcomes.items()},
+                     "outcomes": _outcomes(r.outcomes, snap["done"]),
                      "adoption_at_week_now": float(r.adoption[min(snap["week"], len(r.adoption) - 1)])}
                     for r in snap["replays"]],
     }
+
+
+# Outcomes that only mean something at the horizon (the rest are "so far").
+_FINAL_ONLY = ("final_adoption", "success", "final_cx_index", "final_buy_in")
+
+
+def _outcomes(out: dict[str, Any], done: bool) -> dict[str, Any]:
+    """Outcomes as JSON; before the horizon without the final ones (a replay's would be a spoiler too)."""
+    return {k: _clean(v) for k, v in out.items() if done or k not in _FINAL_ONLY}
 
 
 def debrief_json(session: Session) -> str:
@@ -87,7 +98,7 @@ def history_csv(session: Session) -> str:
         decisions = session.decisions
     notes = {}
     for d in decisions:
-        notes.setdefault(d.week, []).append(f"{d.key}={d.value}")
+        notes.setdefault(d.week, []).append(session.decision_text(d.key, d.value))
     df.insert(1, "decisions", [";".join(notes.get(int(t), [])) for t in df["tick"]])
     df = df.rename(columns={"tick": "week"})
     return df.to_csv(index=False, float_format="%.6g")
@@ -102,7 +113,8 @@ def debrief_png(session: Session, reveal: bool = True, dpi: int = 130) -> bytes:
     ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.35, 1]})
     w = np.arange(len(s["adoption"]))
     for i, r in enumerate(snap["replays"]):
-        ax.plot(np.arange(len(r.adoption)), r.adoption, ls="--", lw=1.8, color=REPLAY_COLORS[i % len(REPLAY_COLORS)],
+        ra = r.adoption[: snap["week"] + 1]  # as far as the team has played
+        ax.plot(np.arange(len(ra)), ra, ls="--", lw=1.8, color=REPLAY_COLORS[i % len(REPLAY_COLORS)],
                 label=f"if: {r.label}")
     ax.plot(w, s["cx_index"], color=PALETTE[2], lw=2, label="CX index")
     ax.plot(w, s["adoption"], color=PALETTE[0], lw=2.8, label="employees practising CX (you)")
@@ -142,7 +154,7 @@ def debrief_png(session: Session, reveal: bool = True, dpi: int = 130) -> bytes:
     for a in (ax, bx):
         for sp in ("top", "right"):
             a.spines[sp].set_visible(False)
-    lines = [f"{d['n']}: week {d['week']} {LEVER_LABELS[d['key']]} = {d['value']}" for d in snap["decisions"]]
+    lines = [f"{d['n']}: week {d['week']} {d['text']}" for d in snap["decisions"]]
     fig.suptitle(f"cxsim workshop: {snap['scenario']}, seed {snap['seed']}, week {snap['week']} of {T}: "
                  f"adoption {snap['adoption']:.0%}, CX index {snap['cx_index']:.2f}", x=0.01, ha="left", fontsize=11)
     if lines:

@@ -28,8 +28,9 @@ from ..model import LEVERS, CXModel, Decision
 from ..scenario import Scenario, load_scenario, shipped_scenarios
 
 __all__ = [
-    "Setup", "Session", "Replay", "PRESETS", "LEVER_LABELS", "SIZES", "short_label",
-    "default_setup", "scenario_choices", "ENV_SCENARIO", "ENV_SEED",
+    "Setup", "Session", "Replay", "PRESETS", "LEVER_LABELS", "LEVER_EFFECTS", "SIZES", "short_label",
+    "default_setup", "scenario_choices", "decision_text", "value_text", "ENV_SCENARIO", "ENV_SEED",
+    "GameOver",
 ]
 
 # How the command line hands its arguments to the app (the server imports the app module).
@@ -50,6 +51,27 @@ LEVER_LABELS = {
     "politics.jealousy_scale": "Jealousy level",
 }
 
+# What each lever a team can pull does, in one line (shown under the lever). Costs are given
+# where the model has one: only the budget mandate spends money.
+LEVER_EFFECTS = {
+    "owner.executive": "Who owns CX. A new owner starts with fresh credibility, and others may envy them.",
+    "owner.mandate": "Advisory: persuasion only, no cost. Budget: funds training, staff and shared targets "
+                     "(costs the weekly budget) but the status feeds jealousy.",
+    "owner.budget": "Weekly CX budget (k per week) under the budget mandate: more skill and readiness, "
+                    "and a bigger target for cuts when support is thin.",
+    "sponsorship.level": "Passive: the CEO approves. Active: the CEO pulls executives toward CX, protects the "
+                         "owner and the budget, and makes open resistance costly (it may go underground).",
+    "committee.enabled": "All executives meet on CX: views converge, envy fades with familiarity, and covert "
+                         "resistance gets seen.",
+    "committee.cadence_weeks": "How often the committee meets: more often, more effect (and more of the "
+                               "executives' time).",
+}
+
+
+class GameOver(ScenarioError):
+    """The facilitator has ended the game (or it is held): no more weeks or decisions."""
+
+
 # Counterfactual presets: lever values applied from week 0, replacing the
 # participant's decisions on the same keys and keeping all the others.
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -59,7 +81,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "all0": ("Budget + sponsor + committee from week 0",
              {"owner.mandate": "budget", "sponsorship.level": "active", "sponsorship.start_week": 0,
               "committee.enabled": True}),
-    "nojealousy": ("No jealousy at all", {"politics.jealousy_scale": 0.0}),
+    "nojealousy": ("A world without jealousy (not a decision)", {"politics.jealousy_scale": 0.0}),
 }
 
 
@@ -95,6 +117,9 @@ class Setup:
     scenario: str = "reference"
     seed: int = DEFAULT_SEED
     size: float = 1.0  # organization.headcount_scale
+    # politics.jealousy_scale: a property of the organization, not a lever a team can pull
+    # (nobody decides how envious their colleagues are); None keeps the scenario's own
+    jealousy: float | None = None
 
 
 def default_setup() -> Setup:
@@ -118,9 +143,12 @@ class Replay:
 
 def _load(setup: Setup) -> Scenario:
     sc = load_scenario(setup.scenario)
+    over: dict[str, Any] = {}
     if setup.size != sc["organization.headcount_scale"]:
-        sc = sc.with_overrides({"organization.headcount_scale": float(setup.size)})
-    return sc
+        over["organization.headcount_scale"] = float(setup.size)
+    if setup.jealousy is not None and setup.jealousy != sc["politics.jealousy_scale"]:
+        over["politics.jealousy_scale"] = float(setup.jealousy)
+    return sc.with_overrides(over) if over else sc
 
 
 class Session:
@@ -138,6 +166,10 @@ class Session:
         self.replays: list[Replay] = []
         self.revision = 0  # bumped by every change; snapshots are cached per revision
         self._snap: tuple[int, dict[str, Any]] | None = None
+        # Set by a room (see :mod:`cxsim.dashboard.room`): the week a team may not play past
+        # (a round), and whether the facilitator has ended the game.
+        self.limit: int | None = None
+        self.ended = False
         self.reset(setup or default_setup())
 
     # -- life cycle ---------------------------------------------------------------------
@@ -146,7 +178,8 @@ class Session:
         with self.lock:
             setup = setup or self.setup
             scenario = _load(setup)  # raises ScenarioError before anything changes
-            self.setup = replace(setup, size=float(scenario["organization.headcount_scale"]))
+            self.setup = replace(setup, size=float(scenario["organization.headcount_scale"]),
+                                 jealousy=float(scenario["politics.jealousy_scale"]))
             self.scenario = scenario
             self.replays = []
             self._rebuild([], 0)
@@ -191,14 +224,26 @@ class Session:
         return self.model.week >= self.ticks
 
     @property
+    def stop_week(self) -> int:
+        """The last week the team may play to now: the horizon, or the facilitator's hold."""
+        if self.ended:
+            return self.model.week
+        return self.ticks if self.limit is None else max(0, min(self.ticks, int(self.limit)))
+
+    @property
+    def held(self) -> bool:
+        """Not at the horizon, but may not play on (the facilitator holds the round or ended the game)."""
+        return not self.done and self.model.week >= self.stop_week
+
+    @property
     def decisions(self) -> list[Decision]:
         """The decisions taken so far, in order (a copy)."""
         return list(self.model.decisions)
 
     def step(self, weeks: int = 1) -> int:
-        """Advance up to ``weeks`` weeks (never past the horizon); returns the weeks advanced."""
+        """Advance up to ``weeks`` weeks (never past the horizon or a hold); returns the weeks advanced."""
         with self.lock:
-            n = max(0, min(int(weeks), self.ticks - self.model.week))
+            n = max(0, min(int(weeks), self.stop_week - self.model.week))
             for _ in range(n):
                 self._step_once()
             self.revision += 1
@@ -222,6 +267,8 @@ class Session:
             ScenarioError: unknown lever or a value it does not allow.
         """
         with self.lock:
+            if self.ended:
+                raise GameOver("lever", key, "the facilitator has ended the game; replays are still open")
             if key not in LEVERS:
                 raise ScenarioError("lever", key, "not a lever; levers: " + ", ".join(LEVERS))
             w = self.model.week
@@ -241,13 +288,33 @@ class Session:
             self.model.set_lever(key, value)
             return True
 
+    def decision_text(self, key: str, value: Any) -> str:
+        """A decision as participants read it: 'CX owner → Chief Operating Officer'."""
+        return decision_text(key, value, dict(zip(self.model.engine.st.exec_ids, self.model.engine.st.exec_titles)))
+
+    def sponsor_since(self) -> int | None:
+        """The week the current sponsorship level took effect (None without a sponsor).
+
+        Not the ``sponsorship.start_week`` parameter: a sponsor appointed at week 32 with the
+        parameter left at 0 has been a sponsor since week 32.
+        """
+        with self.lock:
+            p = self.model.engine.params
+            if p["sponsorship.level"] == "none":
+                return None
+            since = 0
+            for d in self.model.decisions:
+                if d.key == "sponsorship.level":
+                    since = d.week
+            return max(since, int(p["sponsorship.start_week"]))
+
     # -- counterfactuals ----------------------------------------------------------------------
     def replay_options(self) -> list[tuple[str, str]]:
         """(key, label) of every counterfactual on offer now."""
         opts = [("none", "No decisions: the scenario as it was set up")]
         for i, d in enumerate(self.model.decisions):
             opts.append((f"without:{i}",
-                         f"Without decision {i + 1} (week {d.week}: {LEVER_LABELS[d.key]} = {value_text(d.value)})"))
+                         f"Without decision {i + 1} (week {d.week}: {self.decision_text(d.key, d.value)})"))
         opts += [(k, label) for k, (label, _) in PRESETS.items()]
         return opts
 
@@ -305,6 +372,7 @@ class Session:
             m, e = self.model, self.model.engine
             st, rec, n = e.st, m.recorder, m.recorder.n
             present = bool(e.owner_present[0])
+            titles = dict(zip(st.exec_ids, st.exec_titles))
             execs = []
             for i, ex in enumerate(st.exec_ids):
                 execs.append({
@@ -335,7 +403,10 @@ class Session:
                 },
                 "execs": execs, "depts": depts,
                 "decisions": [{"n": i + 1, "week": d.week, "key": d.key, "label": LEVER_LABELS[d.key],
-                               "value": d.value} for i, d in enumerate(m.decisions)],
+                               "value": d.value, "text": decision_text(d.key, d.value, titles)}
+                              for i, d in enumerate(m.decisions)],
+                "sponsor_since": self.sponsor_since(), "stop_week": self.stop_week, "held": self.held,
+                "ended": self.ended,
                 "events": list(m.events),
                 "levers": self.lever_values(),
                 "replays": list(self.replays),
@@ -349,3 +420,23 @@ def value_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def decision_text(key: str, value: Any, titles: dict[str, str] | None = None) -> str:
+    """A decision in words, no codes: 'CX owner → Chief Operating Officer', 'CX committee → formed'."""
+    label = LEVER_LABELS.get(key, key)
+    if key == "owner.executive":
+        v = (titles or {}).get(str(value), str(value))
+    elif key == "committee.enabled":
+        return "CX committee formed" if value else "CX committee disbanded"
+    elif key == "committee.cadence_weeks":
+        return f"Committee meets every {int(value)} weeks"
+    elif key == "owner.budget":
+        return f"Budget → {float(value):g}k per week"
+    elif key == "politics.jealousy_scale":
+        return f"Jealousy level → ×{float(value):g}"
+    elif key == "sponsorship.start_week":
+        return f"Sponsorship from week {int(value)}"
+    else:
+        v = value_text(value)
+    return f"{label} → {v}"

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..plotting import PALETTE
 
-__all__ = ["curves_svg", "org_svg", "buyin_svg", "buyin_color", "adoption_color", "EVENT_STYLE"]
+__all__ = ["curves_svg", "org_svg", "buyin_svg", "room_svg", "TEAM_COLORS", "buyin_color", "adoption_color", "EVENT_STYLE"]
 
 BLUE, ORANGE, GREEN, PINK, SKY, VERMILLION, YELLOW, BLACK = PALETTE
 INK = "#1f2430"
@@ -40,6 +40,9 @@ EVENT_STYLE = {
 
 # Replay overlays cycle through these (the live curves use blue and green).
 REPLAY_COLORS = (PINK, ORANGE, SKY, VERMILLION)
+# Teams on the facilitator's chart: Okabe-Ito without yellow (too light on white), then darker shades.
+TEAM_COLORS = (BLUE, ORANGE, GREEN, PINK, SKY, VERMILLION, BLACK, "#8a6d00", "#005080", "#a04000",
+               "#006b4f", "#8c4a6e")
 
 
 def _hex(c: str) -> np.ndarray:
@@ -130,19 +133,26 @@ def curves_svg(snap: dict[str, Any], width: int = 760, height: int = 380) -> str
     thr = snap["threshold"]
     out.append(f'<line x1="{x0}" x2="{x1}" y1="{Y(thr):.1f}" y2="{Y(thr):.1f}" stroke="{MUTED}" stroke-dasharray="5 4"/>')
     out.append(f'<text x="{x0 + 4}" y="{Y(thr) - 5:.1f}" font-size="10.5" fill="{MUTED}">success threshold {_pct(thr)}</text>')
-    # decisions: numbered diamonds along the top, a faint rule down the plot
+    # decisions: numbered squares along the top, a faint rule down the plot; several in one
+    # week sit side by side (and shift right when they would run into the next week's)
+    last_right = -1e9
     for d in snap["decisions"]:
         x = X(d["week"])
         out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y0}" y2="{y1}" stroke="{INK}" stroke-opacity="0.25" stroke-dasharray="2 3"/>')
-        out.append(f'<g><title>Decision {d["n"]}, week {d["week"]}: {escape(d["label"])} = {escape(str(d["value"]))}</title>'
-                   f'<rect x="{x - 8:.1f}" y="{y0 - 22}" width="16" height="16" rx="3" fill="{INK}"/>'
-                   f'<text x="{x:.1f}" y="{y0 - 10}" text-anchor="middle" font-size="10.5" font-weight="700" fill="#fff">{d["n"]}</text></g>')
+        bx = max(x - 8, last_right + 2)
+        last_right = bx + 16
+        out.append(f'<g data-decision="{d["n"]}"><title>Decision {d["n"]}, week {d["week"]}: {escape(d.get("text", d["label"]))}</title>'
+                   f'<rect x="{bx:.1f}" y="{y0 - 22}" width="16" height="16" rx="3" fill="{INK}"/>'
+                   f'<text x="{bx + 8:.1f}" y="{y0 - 10}" text-anchor="middle" font-size="10.5" font-weight="700" fill="#fff">{d["n"]}</text></g>')
     ends = []
+    # replays only as far as the team has played: the rest of the future is theirs to find out
+    upto = int(snap["week"]) + 1
     for i, rp in enumerate(snap["replays"]):
         c = REPLAY_COLORS[i % len(REPLAY_COLORS)]
-        w = np.arange(len(rp.adoption))
-        out.append(_polyline(X(w), [Y(v) for v in rp.adoption], c, 2.2, "7 5", f'data-replay="{escape(rp.key)}"'))
-        ends.append((Y(rp.adoption[-1]), f"if: {_trim(rp.label, 22)}", c, f"{_pct(rp.adoption[-1])}"))
+        ra = rp.adoption[:upto]
+        w = np.arange(len(ra))
+        out.append(_polyline(X(w), [Y(v) for v in ra], c, 2.2, "7 5", f'data-replay="{escape(rp.key)}" data-upto="{len(ra) - 1}"'))
+        ends.append((Y(ra[-1]), f"if: {_trim(rp.label, 22)}", c, f"{_pct(ra[-1])}"))
     s = snap["series"]
     w = np.arange(len(s["adoption"]))
     out.append(_polyline(X(w), [Y(v) for v in s["cx_index"]], GREEN, 2.4))
@@ -161,8 +171,8 @@ def curves_svg(snap: dict[str, Any], width: int = 760, height: int = 380) -> str
         ends.append((Y(s["cx_index"][-1]), "CX index", GREEN, f'{s["cx_index"][-1]:.2f}'))
     ys = _spread([e[0] for e in ends], 24, y0, y1)
     for (yv, name, col, val), yl in zip(ends, ys):
-        out.append(f'<text x="{x1 + 8}" y="{yl:.1f}" font-size="12.5" fill="{col}" font-weight="700">{escape(val)}'
-                   f'<tspan x="{x1 + 8}" dy="12" font-size="10" font-weight="400">{escape(name)}</tspan></text>')
+        out.append(f'<text x="{x1 + 16}" y="{yl:.1f}" font-size="12.5" fill="{col}" font-weight="700">{escape(val)}'
+                   f'<tspan x="{x1 + 16}" dy="12" font-size="10" font-weight="400">{escape(name)}</tspan></text>')
     # legend
     lg = [(BLUE, "", "employees practising CX"), (GREEN, "", "CX index")]
     if snap["replays"]:
@@ -177,45 +187,121 @@ def curves_svg(snap: dict[str, Any], width: int = 760, height: int = 380) -> str
     return "".join(out)
 
 
+def _fit(text: str, width: float, size: float) -> float:
+    """A font size at most ``size`` at which ``text`` fits in ``width`` pixels (bold, about 0.62 em a letter)."""
+    return max(7.5, min(size, width / (0.62 * max(len(text), 1))))
+
+
+def _wrap(text: str, width: int, lines: int = 2) -> list[str]:
+    """Words into at most ``lines`` lines of ``width`` characters (the last one trimmed if it must be)."""
+    out: list[str] = []
+    for word in text.split():
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    if len(out) > lines:
+        out = out[: lines - 1] + [" ".join(out[lines - 1:])]
+    return [_trim(x, width) for x in out]
+
+
+def _name_lines(name: str, x: float, y: float, color: str) -> str:
+    """A department's name on up to two lines of a box (never cut when it fits in two)."""
+    parts = _wrap(name, 17)
+    return "".join(f'<text x="{x:.1f}" y="{y + 12 * k}" font-size="11" font-weight="600" fill="{color}">{escape(p)}</text>'
+                   for k, p in enumerate(parts))
+
+
 def _trim(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
 def buyin_svg(snap: dict[str, Any], reveal: bool, width: int = 560, height: int = 380) -> str:
-    """Executives' buy-in by week: what they say (hidden) or true vs said (revealed)."""
+    """Executives' buy-in by week, one small panel each: what they say, or true vs said when revealed.
+
+    Small multiples rather than one chart of eight lines: each executive's line can be
+    read on its own, with the name above it and no legend to decode.
+    """
     T = int(snap["ticks"])
-    x0, y0, x1, y1 = 52, 34, width - 96, height - 44
-    sx, sy = (x1 - x0) / max(T, 1), (y1 - y0)
-    X = lambda w: x0 + w * sx  # noqa: E731
+    execs = snap["execs"]
+    n_ex = max(len(execs), 1)
+    ncol = 4 if n_ex > 6 else 3 if n_ex > 4 else 2
+    nrow = int(np.ceil(n_ex / ncol))
+    top, gap_x, gap_y = 24, 10, 8
+    pw = (width - 8 - (ncol - 1) * gap_x) / ncol
+    ph = max(60.0, (height - top - 6 - (nrow - 1) * gap_y) / nrow)
+    height = int(top + nrow * ph + (nrow - 1) * gap_y + 6)
     out = [f'<svg viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg" style="{FONT}"'
            f' data-testid="buyin-chart" data-view="{"true" if reveal else "expressed"}">']
-    out += _axes(x0, y0, x1, y1, T, "buy-in")
+    title = ("solid: TRUE buy-in · dashed: what they say" if reveal
+             else "what colleagues see: expressed buy-in, 0–100%")
+    out.append(f'<text x="4" y="15" font-size="12" fill="{VERMILLION if reveal else MUTED}" font-weight="600">{title}</text>')
     s = snap["series"]
     n = s["expressed"].shape[0]
     w = np.arange(n)
-    ends = []
-    for i, ex in enumerate(snap["execs"]):
-        c = PALETTE[i % len(PALETTE)]
-        if c == YELLOW:  # too light on white for a thin line
-            c = "#b8a200"
+    for i, ex in enumerate(execs):
+        r, c = divmod(i, ncol)
+        px, py = 4 + c * (pw + gap_x), top + r * (ph + gap_y)
+        ix0, ix1, iy0, iy1 = px + 2, px + pw - 2, py + 30, py + ph - 4
+        X = lambda wk: ix0 + wk * (ix1 - ix0) / max(T, 1)  # noqa: E731, B023
+        Yv = lambda v: iy1 - np.clip(v, 0, 1) * (iy1 - iy0)  # noqa: E731, B023
         said = s["expressed"][:, i]
+        true = s["true"][:, i]
+        now = float((true if reveal else said)[-1]) if n else 0.0
+        covert = reveal and ex["covert_weeks"] > 0
+        frame = VERMILLION if (reveal and ex["covert"]) else GRID
+        out.append(f'<g data-exec-panel="{escape(ex["id"])}"><title>{escape(ex["title"])}</title>')
+        dash = ' stroke-dasharray="5 3"' if reveal and ex["covert"] else ""
+        out.append(f'<rect x="{px:.1f}" y="{py:.1f}" width="{pw:.1f}" height="{ph:.1f}" rx="6" fill="#fafafa" '
+                   f'stroke="{frame}"{dash}/>')
+        star = "★ " if ex["is_owner"] else ""
+        name = star + ex["label"]
+        out.append(f'<text x="{px + 6:.1f}" y="{py + 13:.1f}" font-size="{_fit(name, pw - 12, 11.5):.1f}" '
+                   f'font-weight="700" fill="{INK}">{escape(name)}</text>')
+        out.append(f'<text x="{px + 6:.1f}" y="{py + 26:.1f}" font-size="10.5" font-weight="700" '
+                   f'fill="{buyin_color(now) if now > 0.62 or now < 0.38 else MUTED}">{_pct(now)}</text>')
+        if covert:
+            out.append(f'<text x="{px + pw - 6:.1f}" y="{py + 26:.1f}" font-size="9.5" font-weight="700" '
+                       f'text-anchor="end" fill="{VERMILLION}">covert {ex["covert_weeks"]} wk</text>')
+        mid = Yv(0.5)
+        out.append(f'<line x1="{ix0:.1f}" x2="{ix1:.1f}" y1="{mid:.1f}" y2="{mid:.1f}" stroke="{GRID}"/>')
         if reveal:
-            true = s["true"][:, i]
-            out.append(_polyline(X(w), y1 - np.clip(said, 0, 1) * sy, c, 1.3, "3 3"))
-            out.append(_polyline(X(w), y1 - np.clip(true, 0, 1) * sy, c, 2.4))
-            last = true[-1] if n else 0
+            out.append(_polyline(X(w), Yv(said), MUTED, 1.2, "3 3"))
+            out.append(_polyline(X(w), Yv(true), BLUE, 2.0))
         else:
-            out.append(_polyline(X(w), y1 - np.clip(said, 0, 1) * sy, c, 2.2))
-            last = said[-1] if n else 0
-        ends.append((y1 - float(np.clip(last, 0, 1)) * sy, ex["label"], c, ex))
-    ys = _spread([e[0] for e in ends], 12, y0, y1 + 4)
-    lx = X(max(n - 1, 0)) + 6
-    for (_, name, col, ex), yl in zip(ends, ys):
-        mark = " (covert)" if reveal and ex["covert_weeks"] > 0 else ""
-        out.append(f'<text x="{lx:.1f}" y="{yl + 4:.1f}" font-size="11.5" fill="{col}" font-weight="600">{escape(name)}{mark}</text>')
-    title = ("solid: TRUE buy-in · dashed: what they say" if reveal
-             else "what colleagues see: expressed buy-in")
-    out.append(f'<text x="{x0}" y="16" font-size="12" fill="{VERMILLION if reveal else MUTED}" font-weight="600">{title}</text>')
+            out.append(_polyline(X(w), Yv(said), BLUE, 2.0))
+        out.append("</g>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def room_svg(teams: list[dict[str, Any]], ticks: int, threshold: float, width: int = 900, height: int = 380) -> str:
+    """Every team's adoption curve on one chart, the team's name at the end of its line."""
+    x0, y0, x1, y1 = 52, 20, width - 170, height - 44
+    sx, sy = (x1 - x0) / max(ticks, 1), (y1 - y0)
+    X = lambda w: x0 + w * sx  # noqa: E731
+    Y = lambda v: y1 - float(np.clip(v, 0, 1)) * sy  # noqa: E731
+    out = [f'<svg viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg" style="{FONT}"'
+           f' data-testid="room-curves" data-teams="{len(teams)}">']
+    out += _axes(x0, y0, x1, y1, ticks, "employees practising CX")
+    out.append(f'<line x1="{x0}" x2="{x1}" y1="{Y(threshold):.1f}" y2="{Y(threshold):.1f}" stroke="{MUTED}" stroke-dasharray="5 4"/>')
+    out.append(f'<text x="{x0 + 4}" y="{Y(threshold) - 5:.1f}" font-size="10.5" fill="{MUTED}">goal {_pct(threshold)}</text>')
+    ends = []
+    for i, t in enumerate(teams):
+        c = TEAM_COLORS[i % len(TEAM_COLORS)]
+        a = np.asarray(t["adoption_series"])
+        w = np.arange(len(a))
+        out.append(_polyline(X(w), [Y(v) for v in a], c, 2.4, "", f'data-team="{escape(t["team"])}"'))
+        if len(a):
+            out.append(f'<circle cx="{X(len(a) - 1):.1f}" cy="{Y(a[-1]):.1f}" r="4" fill="{c}"/>')
+            ends.append((Y(a[-1]), t["team"], c, _pct(a[-1]), len(a) - 1))
+    ys = _spread([e[0] for e in ends], 14, y0, y1)
+    for (_, name, c, val, wk), yl in zip(ends, ys):
+        out.append(f'<text x="{x1 + 8}" y="{yl + 4:.1f}" font-size="11.5" fill="{c}" font-weight="700">{escape(val)} '
+                   f'{escape(_trim(name, 18))}<tspan font-weight="400" fill="{MUTED}"> wk {wk}</tspan></text>')
+    if not teams:
+        out.append(f'<text x="{(x0 + x1) / 2:.0f}" y="{(y0 + y1) / 2:.0f}" text-anchor="middle" font-size="14" '
+                   f'fill="{MUTED}">No team has joined yet</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -264,7 +350,8 @@ def org_svg(snap: dict[str, Any], reveal: bool, min_width: int = 980) -> str:
             tip += f', truly {_pct(e["true"])}, jealousy {_pct(e["jealousy"])}, covert {e["covert_weeks"]} weeks'
         g = [f'<g {attrs}><title>{escape(tip)}</title>',
              f'<rect x="{x:.1f}" y="{y}" width="{w}" height="{h}" rx="8" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"{dash}/>',
-             f'<text x="{x + w / 2:.1f}" y="{y + 19}" text-anchor="middle" font-size="14" font-weight="700" fill="{tc}">{escape(_trim(e["label"], 14))}</text>']
+             f'<text x="{x + w / 2:.1f}" y="{y + 19}" text-anchor="middle" font-size="{_fit(e["label"], w - 10, 14):.1f}" '
+             f'font-weight="700" fill="{tc}">{escape(e["label"])}</text>']
         if reveal:
             g.append(f'<text x="{x + w / 2:.1f}" y="{y + 36}" text-anchor="middle" font-size="11" fill="{tc}">'
                      f'true {_pct(e["true"])} · says {_pct(e["expressed"])}</text>')
@@ -313,8 +400,8 @@ def org_svg(snap: dict[str, Any], reveal: bool, min_width: int = 980) -> str:
                 f'<g data-dept="{escape(d["id"])}" data-adoption="{d["adoption"]:.4f}">'
                 f'<title>{escape(d["name"])} ({office}, {d["headcount"]} people): {_pct(d["adoption"])} practise CX</title>'
                 f'<rect x="{x + 4:.1f}" y="{y}" width="{bw - 4}" height="{dh}" rx="6" fill="{fill}" stroke="#d1d5db"/>'
-                f'<text x="{x + 12:.1f}" y="{y + 18}" font-size="11.5" font-weight="600" fill="{tc}">{escape(_trim(d["name"], 16))}</text>'
-                f'<text x="{x + 12:.1f}" y="{y + 36}" font-size="11" fill="{tc}">{_pct(d["adoption"])} of {d["headcount"]:,}{back}</text>'
+                + _name_lines(d["name"], x + 9, y + 14, tc) +
+                f'<text x="{x + 9:.1f}" y="{y + 41}" font-size="10.5" fill="{tc}">{_pct(d["adoption"])} of {d["headcount"]:,}{back}</text>'
                 f'<rect x="{x + 4:.1f}" y="{y + dh - 5}" width="{(bw - 4) * min(max(d["adoption"], 0), 1):.1f}" height="5" rx="2" fill="{INK}" fill-opacity="0.35"/>'
                 '</g>')
     # legends: two small gradient bars
