@@ -318,7 +318,10 @@ def test_stacked_task_tables_equal_simulate_per_point(write_toml):
                                       check_exact=True)
         ts = t["timeseries"].to_pandas().drop(columns="point")
         pd.testing.assert_frame_equal(ts, direct.timeseries[ts.columns], check_exact=True)
-        assert any(":" in c for c in ts.columns)
+        assert not any(":" in c for c in ts.columns)
+        ag = t["agents"].to_pandas().drop(columns="point")  # per-agent columns: their own table, same rows
+        assert any(":" in c for c in ag.columns)
+        pd.testing.assert_frame_equal(ag, direct.timeseries[ag.columns], check_exact=True)
 
 
 def test_resume_verifies_kept_chunks_and_recomputes_damaged_ones(tiny, tmp_path, reference_run, write_toml):

@@ -101,6 +101,7 @@ def read_run(run_dir: str | Path) -> RunData:
             ts_cols = list(pq.ParquetFile(path / "timeseries.parquet").schema_arrow.names)
         except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
             raise ResultsError(f"{path / 'timeseries.parquet'}: cannot read ({exc})") from None
+        ts_cols = res.timeseries_columns  # (with agents.parquet's per-agent columns, where the store has one)
         if "point" not in ts_cols:  # a `cxsim run` directory: one point, added on reading
             ts_cols = ["point", *[c for c in ts_cols if c != "scenario"]]
     return RunData(path, res.manifest, points, replications, ts_cols, res)
