@@ -13,6 +13,12 @@ Parts:
   give byte-identical tables;
 - ``sobol``: ``experiments/sobol_reference.toml`` end to end with 2 workers, then
   ``cxsim analyze`` (target: under 5 minutes on a 2-core machine);
+- ``store``: the governance factorial's store, lean (today's layout: per-agent columns in
+  ``agents.parquet``, dictionary only where values are few, byte-stream-split zstd-1
+  floats) against the layout before it (every column in ``timeseries.parquet``,
+  pyarrow's defaults with zstd), the same tables side by side: bytes, seconds to write,
+  seconds to read the time series (metrics only, as ``load_results(...).timeseries``;
+  and the report's per-agent read: department adoption of one point), best of 3;
 - ``memory``: peak resident memory of a one-process run of 10,000 and of 100,000
   replications of the reference scenario (streaming: the ratio should stay under
   about 1.5).
@@ -100,6 +106,50 @@ def bench_sobol(tmp: Path) -> list[dict]:
              "target": "< 300 s", "analyze_s": round(a_secs, 1)}]
 
 
+def bench_store(tmp: Path, repeats: int = 3) -> list[dict]:
+    """Result rows: the main job's store in the layout before the lean store and in today's, side by side."""
+    import pyarrow.parquet as pq
+
+    from cxsim.batch import load_results
+    from cxsim.batch.store import AGENTS, parquet_options
+
+    out = tmp / "store-main"
+    _timed([*CXSIM, "batch", "experiments/governance_factorial.toml", "--out", str(out), "-q"])
+    ts, ag = pq.read_table(out / "timeseries.parquet"), pq.read_table(out / f"{AGENTS}.parquet")
+    rp = pq.read_table(out / "replications.parquet")
+    wide = ts
+    for c in ag.column_names[3:]:
+        wide = wide.append_column(c, ag.column(c))
+    layouts = {"before (one timeseries file, pyarrow defaults, zstd)": {
+                   "timeseries": (wide, {"compression": "zstd"}), "replications": (rp, {"compression": "zstd"})},
+               "lean (agents.parquet apart, per-column encodings, zstd-1)": {
+                   "timeseries": (ts, parquet_options(ts.schema)), AGENTS: (ag, parquet_options(ag.schema)),
+                   "replications": (rp, parquet_options(rp.schema))}}
+    rows = []
+    for label, files in layouts.items():
+        d = tmp / f"store-{len(rows)}"
+        d.mkdir()
+        for f in ("manifest.json", "points.parquet", "summary.csv"):
+            (d / f).write_bytes((out / f).read_bytes())
+        write = min(_seconds(lambda: [pq.write_table(t, d / f"{n}.parquet", row_group_size=1 << 17, **kw)
+                                      for n, (t, kw) in files.items()]) for _ in range(repeats))
+        size = sum(f.stat().st_size for f in d.iterdir())
+        res = load_results(d)
+        read = min(_seconds(lambda: res.read_timeseries()) for _ in range(repeats))
+        dept = [c for c in res.timeseries_columns if c.startswith("adoption:")]
+        read_dept = min(_seconds(lambda: res.read_timeseries(dept, [0])) for _ in range(repeats))
+        rows.append({"benchmark": f"main job's store, {label}", "store_mb": round(size / 1e6, 1),
+                     "write_s": round(write, 2), "read_metrics_s": round(read, 2),
+                     "read_dept_one_point_s": round(read_dept, 2)})
+    return rows
+
+
+def _seconds(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
 def bench_memory(tmp: Path, ticks: int, sizes=(10_000, 100_000)) -> list[dict]:
     """Result rows: peak memory of one process at each of the two ``sizes``, and the ratio of the two peaks."""
     rows, peaks = [], {}
@@ -124,7 +174,7 @@ def bench_memory(tmp: Path, ticks: int, sizes=(10_000, 100_000)) -> list[dict]:
 def main() -> None:
     """Run the parts named on the command line and print the results as a Markdown table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parts = ("governance", "sobol", "memory")
+    parts = ("governance", "store", "sobol", "memory")
     # (no `choices=`: Python 3.11's argparse checks an nargs="*" default list against them and fails)
     ap.add_argument("parts", nargs="*", metavar="PART", help=f"any of {', '.join(parts)} [default: all]")
     ap.add_argument("--memory-ticks", type=int, default=156, help="weeks per replication in the memory runs")
@@ -144,6 +194,8 @@ def main() -> None:
                 rows += bench_governance(tmp)
             elif part == "sobol":
                 rows += bench_sobol(tmp)
+            elif part == "store":
+                rows += bench_store(tmp)
             else:
                 rows += bench_memory(tmp, args.memory_ticks, tuple(int(x) for x in args.memory_sizes.split(",")))
     env = {"python": platform.python_version(), "machine": platform.machine(), "cores": os.cpu_count()}

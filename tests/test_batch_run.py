@@ -406,3 +406,66 @@ def test_workers_die_with_their_parent(tmp_path):
             if _alive(p):
                 os.kill(p, signal.SIGKILL)
     assert not list((out / "chunks").glob("*.chunk.json"))
+
+
+def test_lean_store_splits_agents_and_reads_old_stores(tmp_path, write_toml):
+    """Per-agent columns go to agents.parquet (read only when named); an old one-file store reads the same."""
+    text = TINY.format(chunk=4, every=1).replace("timeseries_every = 1", "timeseries_every = 1\nper_agent = true")
+    run = run_experiment(load_experiment(write_toml("a.toml", text)), tmp_path / "a", workers=1)
+    res = load_results(run)
+    assert "agents.parquet" in res.manifest["files"] and (run / "agents.parquet").is_file()
+    assert not any(":" in c for c in pq.read_schema(run / "timeseries.parquet").names)
+    assert not any(":" in c for c in res.timeseries.columns)
+    agents = [c for c in res.timeseries_columns if ":" in c]
+    assert agents and agents[0].startswith("adoption:")
+    sel = res.read_timeseries(columns=["adoption", agents[0], "buy_in"], points=[1, 3])
+    assert list(sel.columns) == ["point", "replication", "tick", "adoption", agents[0], "buy_in"]
+    assert set(sel["point"]) == {1, 3}
+    # The same run as a store written before agents.parquet existed: one timeseries file with every column.
+    old = tmp_path / "old"
+    old.mkdir()
+    for f in run.iterdir():
+        (old / f.name).write_bytes(f.read_bytes())
+    joined = pq.read_table(run / "timeseries.parquet")
+    ag = pq.read_table(run / "agents.parquet")
+    for c in agents:
+        joined = joined.append_column(c, ag.column(c))
+    pq.write_table(joined, old / "timeseries.parquet", compression="zstd")
+    (old / "agents.parquet").unlink()
+    old_res = load_results(old)
+    assert old_res.timeseries_columns == list(joined.schema.names)
+    pd.testing.assert_frame_equal(old_res.read_timeseries(columns=["adoption", agents[0], "buy_in"], points=[1, 3]),
+                                  sel, check_exact=True)
+    from cxsim.compare.store import read_run
+
+    for d in (run, old):
+        rd = read_run(d)
+        assert agents[0] in rd.timeseries_columns
+        pd.testing.assert_frame_equal(rd.timeseries([agents[0]], [2]), res.read_timeseries([agents[0]], [2]),
+                                      check_exact=True)
+
+
+def test_lean_store_encodings(reference_run):
+    """Keys, flags and adoption shares are dictionary-encoded; continuous floats byte-stream-split, zstd throughout."""
+    md = pq.ParquetFile(reference_run / "timeseries.parquet").metadata
+    enc = {md.row_group(0).column(j).path_in_schema: md.row_group(0).column(j).encodings
+           for j in range(md.num_columns)}
+    assert "RLE_DICTIONARY" in enc["tick"] and "RLE_DICTIONARY" in enc["committee_met"]
+    assert "BYTE_STREAM_SPLIT" in enc["buy_in"] and "RLE_DICTIONARY" not in enc["buy_in"]
+    assert md.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_resume_recomputes_a_chunk_whose_agents_file_is_damaged(tmp_path, write_toml):
+    """With per-agent columns kept, a damaged chunk agents file is named and recomputed; tables stay identical."""
+    text = TINY.format(chunk=2, every=1).replace("timeseries_every = 1", "timeseries_every = 1\nper_agent = true")
+    whole = run_experiment(load_experiment(write_toml("w.toml", text)), tmp_path / "whole", workers=1)
+    out = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(load_experiment(write_toml("c.toml", text)), out, workers=1, stop_after=2)
+    cid = [c["id"] for c in json.loads((out / "manifest.json").read_text())["chunks"] if c["status"] == "done"][-1]
+    (out / "chunks" / f"{cid:06d}.agents.parquet").write_bytes(b"PAR1")
+    err = io.StringIO()
+    resume_run(out, workers=1, stream=err)
+    assert f"chunk {cid} " in err.getvalue() and "agents.parquet" in err.getvalue()
+    for t in ("points", "replications", "timeseries", "agents"):
+        assert (out / f"{t}.parquet").read_bytes() == (whole / f"{t}.parquet").read_bytes()
