@@ -469,3 +469,57 @@ def test_resume_recomputes_a_chunk_whose_agents_file_is_damaged(tmp_path, write_
     assert f"chunk {cid} " in err.getvalue() and "agents.parquet" in err.getvalue()
     for t in ("points", "replications", "timeseries", "agents"):
         assert (out / f"{t}.parquet").read_bytes() == (whole / f"{t}.parquet").read_bytes()
+
+
+def test_per_agent_summary_matches_the_full_rows_for_any_chunking(tmp_path, write_toml):
+    """keep.per_agent = "summary": per point and tick, mean and quantiles of the full rows; bytes chunk-independent."""
+    full_text = TINY.format(chunk=2, every=1).replace("timeseries_every = 1", "timeseries_every = 1\nper_agent = true")
+    full = load_results(run_experiment(load_experiment(write_toml("f.toml", full_text)), tmp_path / "f", workers=1))
+    runs = []
+    for chunk, workers in ((2, 1), (100, 1), (4, 2)):
+        text = TINY.format(chunk=chunk, every=1).replace("timeseries_every = 1",
+                                                         'timeseries_every = 1\nper_agent = "summary"')
+        runs.append(run_experiment(load_experiment(write_toml(f"s{chunk}.toml", text)), tmp_path / f"s{chunk}",
+                                   workers=workers))
+    assert len({(r / "agents_summary.parquet").read_bytes() for r in runs}) == 1
+    assert not (runs[0] / "agents.parquet").exists()
+    res = load_results(runs[0])
+    assert "agents_summary.parquet" in res.manifest["files"]
+    cols = res.agent_summary_columns
+    agent_cols = [c for c in full.timeseries_columns if ":" in c]
+    assert cols == agent_cols
+    st = res.agent_summary()
+    rows = full.read_timeseries(agent_cols)
+    for (point, col), g in st.groupby(["point", "column"]):
+        sub = rows[rows["point"] == point]
+        x = sub[col].astype(np.float64).groupby(sub["tick"])
+        # medians and quantiles exactly; the mean (math.fsum: correctly rounded) to float64 rounding
+        np.testing.assert_array_equal(g["median"].to_numpy(), x.median().to_numpy())
+        np.testing.assert_allclose(g["mean"].to_numpy(), x.mean().to_numpy(), rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(g["q95"].to_numpy(), x.quantile(0.95).to_numpy())
+        assert (g["replications"] == 6).all()
+    sel = res.agent_summary([agent_cols[0]], [1])
+    assert set(sel["point"]) == {1} and set(sel["column"]) == {agent_cols[0]}
+
+
+def test_per_agent_accepts_true_false_or_summary(write_toml):
+    """keep.per_agent other than true, false or "summary" is one line naming the key."""
+    from cxsim.errors import ExperimentError
+
+    text = TINY.format(chunk=2, every=1).replace("timeseries_every = 1", 'timeseries_every = 1\nper_agent = "all"')
+    with pytest.raises(ExperimentError, match='keep.per_agent.*"summary"'):
+        load_experiment(write_toml("bad.toml", text))
+
+
+def test_compare_draws_department_and_buy_in_figures_from_a_summary_store(tmp_path, write_toml, capsys):
+    """`cxsim compare` on a per_agent = "summary" run draws the department heatmap and the buy-in panels."""
+    from cxsim.cli import main
+
+    text = TINY.format(chunk=6, every=1).replace("timeseries_every = 1", 'timeseries_every = 1\nper_agent = "summary"')
+    run = run_experiment(load_experiment(write_toml("s.toml", text)), tmp_path / "s", workers=1)
+    out = tmp_path / "cmp"
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", str(run), "--out", str(out), "--resamples", "200"])
+    assert exc.value.code == 0, capsys.readouterr().err
+    assert (out / "departments.png").is_file() and (out / "buy_in.png").is_file()
+    assert "per-department" not in capsys.readouterr().out

@@ -59,6 +59,7 @@ from .experiment import (
 )
 from .store import (
     AGENTS,
+    AGENTS_SUMMARY,
     CHUNK_DIR,
     assemble,
     clean_partial,
@@ -70,6 +71,7 @@ from .store import (
     remove_chunks,
     require_keys,
     summarize,
+    summarize_agents,
     verify_chunk,
     write_chunk,
     write_json,
@@ -175,7 +177,7 @@ def task_tables(chunk_items: Sequence[Sequence[tuple[int, Any]]], lo: int, hi: i
 
     flat = [item for items in chunk_items for item in items]
     batches = run_points([sc for _, sc in flat], np.arange(lo, hi, dtype=np.int64), seed, ticks,
-                         per_agent=keep.per_agent, progress=progress)
+                         per_agent=bool(keep.per_agent), progress=progress)
     out, i = [], 0
     for items in chunk_items:
         parts: dict[str, list[pa.Table]] = {}
@@ -383,7 +385,8 @@ def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
                    for c in chunks],
         "complete": False,
         "files": ["manifest.json", "points.parquet", "replications.parquet", "timeseries.parquet", "summary.csv"]
-                 + ([f"{AGENTS}.parquet"] if exp.keep.per_agent else [])
+                 + ([f"{AGENTS_SUMMARY}.parquet"] if exp.keep.per_agent == "summary"
+                    else [f"{AGENTS}.parquet"] if exp.keep.per_agent else [])
                  + (["design.parquet"] if exp.sample.raw is not None else []),
     }
     write_json(out / "manifest.json", manifest)
@@ -573,7 +576,9 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     order = [c.id for c in chunks]
     assemble(out, order, "replications")
     assemble(out, order, "timeseries")
-    if exp.keep.per_agent:
+    if exp.keep.per_agent == "summary":
+        summarize_agents(out, [(c.id, c.points) for c in chunks], len(exp.points))
+    elif exp.keep.per_agent:
         assemble(out, order, AGENTS)
     summarize(out, read_parquet(out / "points.parquet", columns=["point", "name"]))
     _record(out, manifest, chunks, done, t0, started, complete=True, records=records)

@@ -14,6 +14,10 @@ Layout of ``results/<experiment>/<run-id>/``:
   ``buy_in:<exec>``, ``expressed:<exec>``); :meth:`Results.read_timeseries` reads it
   only when such a column is asked for (stores written before it existed hold these
   columns in ``timeseries.parquet``, and are read the same way);
+- ``agents_summary.parquet`` (with ``keep.per_agent = "summary"`` instead): one row per
+  point, tick and per-agent column (``column``), with ``replications``, ``mean``,
+  ``median``, ``q05``, ``q25``, ``q75``, ``q95`` over the replications: what the report's
+  department and buy-in figures need, in a few hundred kilobytes;
 - ``summary.csv``: per point, mean, sd and 95% CI of key outcomes, success rate with a
   Wilson interval;
 - ``chunks/`` while the run is incomplete: the Parquet files of each finished chunk.
@@ -61,7 +65,7 @@ __all__ = [
     "Results", "load_results", "wilson_interval", "write_chunk", "done_chunks", "assemble", "summarize",
     "write_json", "read_manifest", "CHUNK_DIR", "ROW_GROUP_ROWS", "SUMMARY_OUTCOMES", "verify_chunk",
     "read_chunk_record", "chunk_path", "remove_chunk", "require_keys", "read_parquet", "AGENTS", "KEYS",
-    "is_agent_column", "parquet_options",
+    "is_agent_column", "parquet_options", "AGENTS_SUMMARY", "AGENT_STATS", "summarize_agents",
 ]
 
 CHUNK_DIR = "chunks"
@@ -70,6 +74,9 @@ _COMPRESSION = "zstd"
 TABLES = ("replications", "timeseries")
 AGENTS = "agents"
 """The optional table of per-agent columns (``keep.per_agent``)."""
+AGENTS_SUMMARY = "agents_summary"
+"""The per-point, per-tick summary of the per-agent columns (``keep.per_agent = "summary"``)."""
+AGENT_STATS = ("mean", "median", "q05", "q25", "q75", "q95")
 KEYS = ("point", "replication", "tick")
 # Columns whose values are few (whole counts, flags, shares of a headcount): dictionary-encoded.
 _DISCRETE = {"point", "replication", "tick", "adoption", "covert_resisters", "owner_present", "budget_spent",
@@ -340,6 +347,61 @@ def remove_chunks(run_dir: Path) -> None:
     shutil.rmtree(Path(run_dir) / CHUNK_DIR, ignore_errors=True)
 
 
+def summarize_agents(run_dir: Path, chunks: Sequence[tuple[int, Sequence[int]]], n_points: int,
+                     max_values: int = 1 << 25) -> Path:
+    """Write ``agents_summary.parquet`` from the chunks' per-agent tables; returns its path.
+
+    ``chunks`` are ``(chunk id, points)`` in chunk order (so each point's replications
+    come in order). Per point and per-agent column, every tick's mean (``math.fsum``:
+    correctly rounded, so the same bits whatever the chunking) and quantiles (linear
+    interpolation between order statistics) over all the point's replications. Columns
+    are read a few at a time, at most ``max_values`` values in memory.
+    """
+    import math
+
+    run_dir = Path(run_dir)
+    final = run_dir / f"{AGENTS_SUMMARY}.parquet"
+    by_point: dict[int, list[int]] = {}
+    for cid, points in chunks:
+        for p in points:
+            by_point.setdefault(int(p), []).append(cid)
+    if not by_point:
+        raise ResultsError(f"{run_dir}: no chunks to summarize")
+    names = [c for c in pq.read_schema(chunk_path(run_dir, chunks[0][0], AGENTS)).names if c not in KEYS]
+    parts: list[pa.Table] = []
+    for p in range(n_points):
+        files = [chunk_path(run_dir, cid, AGENTS) for cid in by_point.get(p, [])]
+        if not files:
+            continue
+        filt = [("point", "=", p)]
+        keys = pa.concat_tables([pq.read_table(f, columns=["replication", "tick"], filters=filt) for f in files])
+        tick = keys.column("tick").to_numpy()
+        ticks = np.unique(tick)
+        T = ticks.size
+        R = keys.num_rows // max(T, 1)
+        group = max(1, max_values // max(R * T, 1))
+        for start in range(0, len(names), group):
+            cols = names[start:start + group]
+            t = pa.concat_tables([pq.read_table(f, columns=cols, filters=filt) for f in files])
+            for c in cols:
+                x = t.column(c).to_numpy().astype(np.float64).reshape(R, T)  # rows: replication, then tick
+                q = np.quantile(x, [0.5, 0.05, 0.25, 0.75, 0.95], axis=0)
+                mean = np.array([math.fsum(x[:, i]) / R for i in range(T)])
+                parts.append(pa.table({
+                    "point": np.full(T, p, dtype=np.int64), "tick": ticks.astype(np.int64),
+                    "column": pa.array([c] * T).dictionary_encode(), "replications": np.full(T, R, dtype=np.int64),
+                    "mean": mean, "median": q[0], "q05": q[1], "q25": q[2], "q75": q[3], "q95": q[4]}))
+    table = pa.concat_tables(parts).combine_chunks()  # (rows: point, then column, then tick)
+    tmp = run_dir / f".{final.name}.tmp-{os.getpid()}"
+    try:
+        with naming(final):
+            pq.write_table(table, tmp, compression=_COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
 # ---------------------------------------------------------------------------- summary
 class _Moments:
     """Per-point count, mean and sum of squared deviations, merged batch by batch (Chan et al. 1979)."""
@@ -495,6 +557,35 @@ class Results:
         if self.manifest.get("kind") == "cxsim batch" and agents.is_file():
             names += [c for c in _schema_names(agents) if c not in names]
         return names
+
+
+    def agent_summary(self, columns: Iterable[str] | None = None, points: Iterable[int] | None = None
+                      ) -> pd.DataFrame | None:
+        """``agents_summary.parquet`` (``keep.per_agent = "summary"``), some columns and points; ``None`` without it.
+
+        One row per point, tick and per-agent column (``column``): ``replications``,
+        ``mean``, ``median``, ``q05``, ``q25``, ``q75``, ``q95``.
+        """
+        path = self.run_dir / f"{AGENTS_SUMMARY}.parquet"
+        if not path.is_file():
+            return None
+        filters = []
+        if points is not None:
+            filters.append(("point", "in", [int(p) for p in points]))
+        if columns is not None:
+            filters.append(("column", "in", [str(c) for c in columns]))
+        df = read_parquet(path, filters=filters or None)
+        df["column"] = df["column"].astype(str)
+        return df
+
+    @property
+    def agent_summary_columns(self) -> list[str]:
+        """The per-agent columns ``agents_summary.parquet`` summarizes (empty without one)."""
+        path = self.run_dir / f"{AGENTS_SUMMARY}.parquet"
+        if not path.is_file():
+            return []
+        col = read_parquet(path, columns=["column"])["column"].astype(str)
+        return list(dict.fromkeys(col))
 
 
 def _schema_names(path: Path) -> list[str]:
