@@ -523,3 +523,16 @@ def test_compare_draws_department_and_buy_in_figures_from_a_summary_store(tmp_pa
     assert exc.value.code == 0, capsys.readouterr().err
     assert (out / "departments.png").is_file() and (out / "buy_in.png").is_file()
     assert "per-department" not in capsys.readouterr().out
+
+
+def test_per_agent_summary_of_a_point_too_big_to_hold_is_the_same(tmp_path, write_toml):
+    """A point summarized a few columns at a time (max_values small) gives the same agents_summary.parquet."""
+    from cxsim.batch.store import summarize_agents
+
+    text = TINY.format(chunk=2, every=1).replace("timeseries_every = 1", 'timeseries_every = 1\nper_agent = "summary"')
+    exp = load_experiment(write_toml("big.toml", text))
+    with pytest.raises(KeyboardInterrupt):  # keep the chunks: stop right after the last one
+        run_experiment(exp, tmp_path / "r", workers=1, stop_after=len(plan_chunks(4, 6, 2)))
+    chunks = [(c.id, c.points) for c in plan_chunks(4, 6, 2)]
+    whole = summarize_agents(tmp_path / "r", chunks, 4).read_bytes()
+    assert summarize_agents(tmp_path / "r", chunks, 4, max_values=200).read_bytes() == whole

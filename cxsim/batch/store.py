@@ -352,13 +352,13 @@ def summarize_agents(run_dir: Path, chunks: Sequence[tuple[int, Sequence[int]]],
     """Write ``agents_summary.parquet`` from the chunks' per-agent tables; returns its path.
 
     ``chunks`` are ``(chunk id, points)`` in chunk order (so each point's replications
-    come in order). Per point and per-agent column, every tick's mean (``math.fsum``:
-    correctly rounded, so the same bits whatever the chunking) and quantiles (linear
-    interpolation between order statistics) over all the point's replications. Columns
-    are read a few at a time, at most ``max_values`` values in memory.
+    come in order). Per point and per-agent column, every tick's mean and quantiles
+    (linear interpolation between order statistics) over all the point's replications.
+    The mean adds the replications one after another in replication order (not in an
+    order a library picks), so its bits do not depend on the chunking. Chunk files are
+    read once each, one point held at a time; a point with more than ``max_values``
+    values is summarized a few columns at a time.
     """
-    import math
-
     run_dir = Path(run_dir)
     final = run_dir / f"{AGENTS_SUMMARY}.parquet"
     by_point: dict[int, list[int]] = {}
@@ -369,28 +369,34 @@ def summarize_agents(run_dir: Path, chunks: Sequence[tuple[int, Sequence[int]]],
         raise ResultsError(f"{run_dir}: no chunks to summarize")
     names = [c for c in pq.read_schema(chunk_path(run_dir, chunks[0][0], AGENTS)).names if c not in KEYS]
     parts: list[pa.Table] = []
-    for p in range(n_points):
-        files = [chunk_path(run_dir, cid, AGENTS) for cid in by_point.get(p, [])]
-        if not files:
-            continue
-        filt = [("point", "=", p)]
-        keys = pa.concat_tables([pq.read_table(f, columns=["replication", "tick"], filters=filt) for f in files])
-        tick = keys.column("tick").to_numpy()
-        ticks = np.unique(tick)
-        T = ticks.size
-        R = keys.num_rows // max(T, 1)
-        group = max(1, max_values // max(R * T, 1))
-        for start in range(0, len(names), group):
-            cols = names[start:start + group]
-            t = pa.concat_tables([pq.read_table(f, columns=cols, filters=filt) for f in files])
-            for c in cols:
-                x = t.column(c).to_numpy().astype(np.float64).reshape(R, T)  # rows: replication, then tick
-                q = np.quantile(x, [0.5, 0.05, 0.25, 0.75, 0.95], axis=0)
-                mean = np.array([math.fsum(x[:, i]) / R for i in range(T)])
-                parts.append(pa.table({
-                    "point": np.full(T, p, dtype=np.int64), "tick": ticks.astype(np.int64),
-                    "column": pa.array([c] * T).dictionary_encode(), "replications": np.full(T, R, dtype=np.int64),
-                    "mean": mean, "median": q[0], "q05": q[1], "q25": q[2], "q75": q[3], "q95": q[4]}))
+    held: dict[int, list[pa.Table]] = {}
+    for cid, points in chunks:
+        path = chunk_path(run_dir, cid, AGENTS)
+        if all(_point_values(run_dir, by_point[int(p)], len(names)) > max_values for p in points):
+            table = None  # (every point here is too big to hold: summarized column group by column group)
+        else:
+            table = pq.read_table(path)
+        point_col = None if table is None else table.column("point").to_numpy()
+        for p in points:
+            p = int(p)
+            if table is not None:
+                rows = np.flatnonzero(point_col == p)
+                held.setdefault(p, []).append(table.slice(int(rows[0]), rows.size) if rows.size else table.slice(0, 0))
+            if by_point[p][-1] != cid:
+                continue
+            if p in held:
+                parts += _summarize_point(p, pa.concat_tables(held.pop(p)), names)
+            else:
+                files = [chunk_path(run_dir, c, AGENTS) for c in by_point[p]]
+                rows_total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+                group = max(1, max_values // max(rows_total, 1))
+                pieces: list[pa.Table] = []
+                for start in range(0, len(names), group):
+                    cols = names[start:start + group]
+                    t = pa.concat_tables([pq.read_table(f, columns=["point", "tick", *cols],
+                                                        filters=[("point", "=", p)]) for f in files])
+                    pieces += _summarize_point(p, t, cols)
+                parts += pieces
     table = pa.concat_tables(parts).combine_chunks()  # (rows: point, then column, then tick)
     tmp = run_dir / f".{final.name}.tmp-{os.getpid()}"
     try:
@@ -400,6 +406,39 @@ def summarize_agents(run_dir: Path, chunks: Sequence[tuple[int, Sequence[int]]],
     finally:
         tmp.unlink(missing_ok=True)
     return final
+
+
+def _point_values(run_dir: Path, chunk_ids: Sequence[int], n_columns: int) -> int:
+    """How many per-agent values a point has (rows across its chunks x columns), from the files' footers."""
+    # (only a point spread over several chunks can be large: a chunk holds at most MAX_CHUNK_ROWS rows)
+    if len(chunk_ids) == 1:
+        return 0
+    return sum(pq.ParquetFile(chunk_path(run_dir, c, AGENTS)).metadata.num_rows for c in chunk_ids) * n_columns
+
+
+def _summarize_point(point: int, t: pa.Table, names: Sequence[str]) -> list[pa.Table]:
+    """Per column of ``names``: one row per tick with the replications, mean and quantiles of ``point``'s rows."""
+    tick = t.column("tick").to_numpy()
+    ticks = np.unique(tick)
+    T = ticks.size
+    R = t.num_rows // max(T, 1)
+    C = len(names)
+    x = np.empty((R, T, C))
+    for j, c in enumerate(names):  # rows: replication, then tick
+        x[:, :, j] = t.column(c).to_numpy().reshape(R, T)
+    total = np.zeros((T, C))
+    for r in range(R):  # one replication after another: the sum's order is ours, not a library's
+        total += x[r]
+    mean = total / R
+    q = np.quantile(x, [0.5, 0.05, 0.25, 0.75, 0.95], axis=0)  # (5, T, C)
+    out = []
+    for j, c in enumerate(names):
+        out.append(pa.table({
+            "point": np.full(T, point, dtype=np.int64), "tick": ticks.astype(np.int64),
+            "column": pa.array([c] * T).dictionary_encode(), "replications": np.full(T, R, dtype=np.int64),
+            "mean": mean[:, j], "median": q[0, :, j], "q05": q[1, :, j], "q25": q[2, :, j], "q75": q[3, :, j],
+            "q95": q[4, :, j]}))
+    return out
 
 
 # ---------------------------------------------------------------------------- summary
