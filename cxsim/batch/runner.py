@@ -1,4 +1,4 @@
-"""Run an experiment: chunks of (points, replications) on worker processes, into the results store.
+"""Run an experiment: chunks of (points, replications) on workers (local or a cluster), into the results store.
 
 A chunk is one design point and a range of replications, or (when a point has
 fewer replications than ``chunk_size``) several whole points. Replication ``k``
@@ -10,8 +10,8 @@ A task is one or more chunks with the same replication range: their points run
 together in stacked engines (:func:`cxsim.simulate.run_points`, up to
 ``STACK_REPLICATIONS`` replications each), which spreads the engine's fixed
 per-week cost over many points; the results are bit-identical to one
-:func:`cxsim.simulate.run_batch` per point. The task then writes each of its
-chunks on its own (atomically), so the store and resuming work chunk by chunk.
+:func:`cxsim.simulate.run_batch` per point. Each of the task's chunks is then
+written on its own (atomically), so the store and resuming work chunk by chunk.
 
 Tasks run on any :class:`concurrent.futures.Executor`: by default a pool of
 ``spawn``-started local processes that ignore Ctrl-C and die with their parent
