@@ -16,6 +16,7 @@ from . import _jitcache
 _jitcache.refresh()
 
 from .batch.store import load_results
+from .discovery import discover
 from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
 from .scenario import Scenario, load_scenario
 from .simulate import SimulationResult, simulate
@@ -52,6 +53,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "discover",
     "load_results",
     "load_scenario",
     "simulate",

@@ -82,8 +82,10 @@ def run(scenario, reps, seed, ticks, overrides, out, force, quiet):
     from .simulate import simulate
 
     started = now_iso()
+    from .extrapolation import calibration_warnings
+
     sc = load_scenario(scenario, list(overrides))
-    for line in sc.warnings:
+    for line in sc.warnings + calibration_warnings(sc):
         echo(f"warning: {line}", err=True)
     ticks = sc.ticks if ticks is None else ticks
     if reps * (ticks + 1) > MAX_RUN_ROWS:  # checked before anything is allocated
@@ -139,7 +141,9 @@ Examples:
 
 \b
 Prints one line per valid file (executives, departments, employees, journey
-stages) and warnings for consequential omissions; the first problem is one
+stages) and warnings for consequential omissions and for an organization
+outside the calibrated range (150 to ~32,000 employees, 4 to 11 functions,
+5 to 12 executives, 7 to 11 journey stages); the first problem is one
 line naming the file, the key, the bad value and what is allowed, exit code 2.
 """
 
@@ -148,6 +152,7 @@ EPILOG_PARAMS = """
 Examples:
   cxsim params
   cxsim params committee
+  cxsim params executives        # also: departments, stages, influence
   cxsim params | grep -i jealousy
 
 \b
@@ -173,24 +178,39 @@ def scenarios():
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Overrides to check too.")
 def validate(files, overrides):
     """Check scenario FILES without running them (exit 2 on the first problem)."""
+    from .extrapolation import calibration_warnings
     from .scenario import load_scenario
 
     for f in files:
         sc = load_scenario(f, list(overrides))
-        for line in sc.warnings:
+        for line in sc.warnings + calibration_warnings(sc):
             echo(f"warning: {line}", err=True)
         echo(f"{sc.path}: ok ({len(sc.executives)} executives, {len(sc.departments)} departments, "
                    f"{sum(int(d['headcount']) for d in sc.departments)} employees, {len(sc.stages)} journey stages)")
 
 
+def _fmt_default(p) -> str:
+    return "true" if p.default is True else "false" if p.default is False else repr(p.default)
+
+
 @cli.command(epilog=EPILOG_PARAMS)
 @click.argument("section", required=False)
 def params(section):
-    """List every parameter with its default, unit and meaning (optionally one SECTION)."""
-    from .params import PARAMS, SECTIONS
+    """List every parameter with its default, unit and meaning (optionally one SECTION, or a list's fields)."""
+    from .params import LISTS, PARAMS, SECTIONS
+    from .scenario import did_you_mean
 
+    if section in LISTS:
+        click.echo(f"\n[[{section}]]  (one table per item; fields:)")
+        for key, p in LISTS[section][0].items():
+            req = "required" if p.required else _fmt_default(p)
+            click.echo(f"  {key:<32} = {req:<12} {p.unit:<22} {p.allowed()}")
+            click.echo(f"      {p.doc}")
+        click.echo("\nHow to estimate each field from surveys, interviews and HR data: docs/organization-format.md")
+        return
     if section and section not in SECTIONS:
-        raise CXSimError(f"params: unknown section {section!r}; sections: {', '.join(SECTIONS)}")
+        raise CXSimError(f"params: unknown section {section!r}{did_you_mean(section, (*SECTIONS, *LISTS))}; "
+                         f"sections: {', '.join(SECTIONS)}; lists: {', '.join(LISTS)}")
     current = None
     for key, p in PARAMS.items():
         sec = key.split(".")[0]
@@ -199,9 +219,217 @@ def params(section):
         if sec != current:
             click.echo(f"\n[{sec}]")
             current = sec
-        default = "true" if p.default is True else "false" if p.default is False else repr(p.default)
-        click.echo(f"  {key.split('.', 1)[1]:<32} = {default:<12} {p.unit:<22} {p.allowed()}")
+        click.echo(f"  {key.split('.', 1)[1]:<32} = {_fmt_default(p):<12} {p.unit:<22} {p.allowed()}")
         click.echo(f"      {p.doc}")
+
+
+EPILOG_IMPORT = """
+\b
+Examples:
+  cxsim templates                                   # copy org_chart.csv and executive_survey.csv here
+  cxsim import org_chart.csv --out acme.toml
+  cxsim import acme.xlsx --owner coo --mandate budget --sponsor passive --committee-weeks 0
+  cxsim study acme.toml                             # then compare governance options for it
+
+\b
+One row per department, plus one for each executive without departments (the
+CEO). Columns (only `executive` is required; `cxsim templates` writes an example):
+  executive, title, reports_to (empty for the CEO), owns_cx (yes for the CX
+  owner), department, department_name, headcount, office (front|back), stages
+  (journey stages the department serves, separated by ';'), and optional survey
+  columns scored 1 to 5 (or a percentage): influence, buy_in, jealousy,
+  understanding, trust (executives); readiness, skill, silo (departments).
+Writes a commented scenario TOML (never over an existing file without --force);
+inputs not given are left out and named in a warning. A bad cell is one line
+naming the file, the row and column, the value and what is allowed; exit 2.
+.xlsx needs the xlsx extra: pip install 'cxsim[xlsx]'.
+"""
+
+EPILOG_NEW = """
+\b
+Examples:
+  cxsim new acme                                    # asks the questions, defaults in brackets
+  cxsim new acme --yes                              # every default, no questions
+  cxsim new acme --employees 400 --executives "CMO, Head of Sales, COO, CTO, CFO" \
+      --owner COO --mandate budget --sponsor passive --committee-weeks 0 --buy-in 3 --yes
+
+\b
+Every question is also a flag; questions answered by a flag are not asked, and
+--yes takes the default for the rest. Writes NAME.toml (or --out): one department
+per executive with the headcount split evenly and the journey stages assigned by
+the department's function, for you to edit; `cxsim import` reads a real org chart.
+"""
+
+EPILOG_TEMPLATES = """
+\b
+Examples:
+  cxsim templates
+  cxsim templates my-org/
+
+\b
+Writes org_chart.csv (the spreadsheet `cxsim import` reads, filled in for a
+400-person software firm) and executive_survey.csv (the survey questions on
+1-to-5 scales and the field each one feeds) into DIR; existing files are
+replaced only with --force.
+"""
+
+_GOVERNANCE_OPTIONS = [
+    ("--mandate", "owner.mandate", click.Choice(["advisory", "budget"]),
+     "The CX owner's mandate today: advisory (persuasion only) or budget (funds training, staff, targets)."),
+    ("--sponsor", "sponsorship.level", click.Choice(["none", "passive", "active"]),
+     "The CEO's sponsorship of CX today: none, passive (aware, not active) or active."),
+    ("--committee-weeks", "committee.cadence_weeks", click.IntRange(0, 520),
+     "Weeks between CX committee meetings today; 0: there is no committee."),
+]
+
+
+def _governance(values: dict) -> dict:
+    out = {}
+    for opt, key, _, _ in _GOVERNANCE_OPTIONS:
+        v = values.get(opt)
+        if v is None:
+            continue
+        if key == "committee.cadence_weeks":
+            out["committee.enabled"] = v > 0
+            if v > 0:
+                out[key] = v
+        else:
+            out[key] = v
+    return out
+
+
+def _governance_options(f):
+    for opt, _, typ, help_ in reversed(_GOVERNANCE_OPTIONS):
+        f = click.option(opt, opt.lstrip("-").replace("-", "_"), type=typ, default=None,
+                         help=help_ + " [default: not given: the model's default, with a warning]")(f)
+    return f
+
+
+def _write_scenario(text: str, out: Path, force: bool, sc_name: str) -> None:
+    import tomllib
+
+    from .extrapolation import calibration_warnings
+    from .safeio import atomic_write, check_new_file
+    from .scenario import scenario_from_dict
+
+    check_new_file(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    sc = scenario_from_dict(tomllib.loads(text), file=str(out), default_name=sc_name)
+    for line in sc.warnings + calibration_warnings(sc):
+        echo(f"warning: {line}", err=True)
+    echo(f"wrote {out} ({len(sc.executives)} executives, {len(sc.departments)} departments, "
+         f"{sum(int(d['headcount']) for d in sc.departments):,} employees, {len(sc.stages)} journey stages)")
+    echo(f"next: cxsim study {out}")
+
+
+@cli.command("import", epilog=EPILOG_IMPORT)
+@click.argument("org_chart", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The scenario file to write [default: ORG_CHART's name with .toml].")
+@click.option("--name", default=None, help="The organization's name [default: the --out file's stem].")
+@click.option("--owner", default=None, metavar="ID", help="The executive who owns CX (instead of an owns_cx column).")
+@_governance_options
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+def import_(org_chart, out, name, owner, mandate, sponsor, committee_weeks, force):
+    """Turn an org chart spreadsheet (ORG_CHART: .csv or .xlsx) into a commented scenario file."""
+    from .orgchart import read_org_chart, scenario_toml
+    from .safeio import check_new_file
+
+    out = out or org_chart.with_suffix(".toml")
+    check_new_file(out, force)
+    gov = _governance({"--mandate": mandate, "--sponsor": sponsor, "--committee-weeks": committee_weeks})
+    org = read_org_chart(org_chart, name=name or out.stem, owner=owner, governance=gov)
+    _write_scenario(scenario_toml(org, f"cxsim import {org_chart.name}"), out, force, org.name)
+
+
+_NEW_QUESTIONS = [
+    # (option, prompt, default, type)
+    ("description", "One sentence about the organization", "", str),
+    ("employees", "Employees in total", 400, click.IntRange(1, 10_000_000)),
+    ("executives", "Executives besides the CEO (titles, comma-separated)", "CMO, Head of Sales, COO, CFO", str),
+    ("owner", "Who owns CX (one of those titles)", "", str),
+    ("mandate", "The CX owner's mandate today (advisory or budget)", "advisory", click.Choice(["advisory", "budget"])),
+    ("sponsor", "The CEO's sponsorship of CX today (none, passive or active)", "passive",
+     click.Choice(["none", "passive", "active"])),
+    ("committee_weeks", "Weeks between CX committee meetings today (0: no committee)", 0, click.IntRange(0, 520)),
+    ("stages", "The customer journey's stages (comma-separated)", "Discover, Buy, Onboard, Use, Pay, Get support, "
+     "Renew", str),
+    ("buy_in", "Executives' typical buy-in to CX, 1 to 5 (empty: unknown)", "", str),
+    ("readiness", "Departments' typical readiness for change, 1 to 5 (empty: unknown)", "", str),
+]
+
+
+@cli.command(epilog=EPILOG_NEW)
+@click.argument("name")
+@click.option("--description", default=None, help="One sentence about the organization.")
+@click.option("--employees", type=click.IntRange(1, 10_000_000), default=None, help="Employees in total [400].")
+@click.option("--executives", default=None, help="Executives besides the CEO, titles comma-separated "
+              "[CMO, Head of Sales, COO, CFO].")
+@click.option("--owner", default=None, help="The title or id of the executive who owns CX [the first executive].")
+@click.option("--mandate", type=click.Choice(["advisory", "budget"]), default=None,
+              help="The CX owner's mandate today [advisory].")
+@click.option("--sponsor", type=click.Choice(["none", "passive", "active"]), default=None,
+              help="The CEO's sponsorship of CX today [passive].")
+@click.option("--committee-weeks", type=click.IntRange(0, 520), default=None,
+              help="Weeks between CX committee meetings today; 0: no committee [0].")
+@click.option("--stages", default=None, help="The customer journey's stages, comma-separated "
+              "[Discover, Buy, Onboard, Use, Pay, Get support, Renew].")
+@click.option("--buy-in", default=None, help="Executives' typical buy-in to CX, 1 to 5 [unknown: the model's "
+              "default, with a warning].")
+@click.option("--readiness", default=None, help="Departments' typical readiness for change, 1 to 5 [unknown].")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The scenario file to write [default: NAME.toml, lower case, spaces as dashes].")
+@click.option("--yes", "-y", is_flag=True, help="Ask nothing: the default for every question not given as a flag.")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+def new(name, out, yes, force, **answers):
+    """Write a first scenario file for organization NAME from a short questionnaire."""
+    from .orgchart import draft_org, scenario_toml, slug
+    from .safeio import check_new_file
+
+    if not slug(name):
+        raise CXSimError(f"cxsim new: NAME = {name!r}: expected a name with letters or digits, e.g. acme")
+    out = out or Path(f"{slug(name).replace('_', '-')}.toml")
+    check_new_file(out, force)
+    governance_keys = ("mandate", "sponsor", "committee_weeks")
+    for key, prompt, default, typ in _NEW_QUESTIONS:
+        if answers.get(key) is None:
+            if key == "owner":
+                default = answers["executives"].split(",")[0].strip() if answers.get("executives") else "CMO"
+            if yes:
+                # Governance nobody stated stays out of the file, so the warnings say it is a guess.
+                answers[key] = None if key in governance_keys else default
+            else:
+                answers[key] = click.prompt(prompt, default=default, type=typ, show_default=default != "", err=True)
+    scores = {}
+    for key, opt in (("buy_in", "--buy-in"), ("readiness", "--readiness")):
+        raw = str(answers[key]).strip()
+        try:
+            scores[key] = float(raw) if raw else None
+        except ValueError:
+            raise CXSimError(f"cxsim new: {opt} = {raw!r}: expected a score from 1 to 5, or nothing") from None
+    gov = _governance({"--mandate": answers["mandate"], "--sponsor": answers["sponsor"],
+                       "--committee-weeks": answers["committee_weeks"]})
+    org = draft_org(name, answers["description"] or "", answers["employees"], answers["executives"],
+                    answers["owner"] or None, gov, answers["stages"], scores["buy_in"], scores["readiness"])
+    _write_scenario(scenario_toml(org, "cxsim new"), out, force, name)
+
+
+@cli.command(epilog=EPILOG_TEMPLATES)
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.option("--force", is_flag=True, help="Replace existing files of the same names.")
+def templates(directory, force):
+    """Copy the org chart and executive survey templates (CSV) into DIRECTORY [default: here]."""
+    from .orgchart import TEMPLATE_DIR, TEMPLATES
+    from .safeio import atomic_write, check_new_files
+
+    check_new_files(directory, TEMPLATES, force)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, what in TEMPLATES.items():
+        with atomic_write(directory / name) as tmp:
+            tmp.write_bytes((TEMPLATE_DIR / name).read_bytes())
+        echo(f"wrote {directory / name}: {what}")
 
 
 def main(argv=None) -> None:
@@ -263,8 +491,9 @@ def _register_optional_commands() -> None:
 
     for module, names in (
         ("cxsim.batch.cli", ("batch", "analyze")),
-        ("cxsim.compare.cli", ("compare", "report")),
+        ("cxsim.compare.cli", ("compare", "report", "study")),
         ("cxsim.dashboard.cli", ("dashboard",)),
+        ("cxsim.discovery.cli", ("discover",)),
     ):
         if module == "cxsim.dashboard.cli" and importlib.util.find_spec(module) is not None:
             cli.add_command(_Deferred("dashboard", module))

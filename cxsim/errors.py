@@ -13,6 +13,7 @@ __all__ = [
     "ScenarioError",
     "ExperimentError",
     "ResultsError",
+    "OrgChartError",
     "printable",
 ]
 
@@ -76,3 +77,22 @@ class ExperimentError(ScenarioError):
 
 class ResultsError(CXSimError):
     """A results directory is missing, incomplete, or would be overwritten."""
+
+
+class OrgChartError(CXSimError):
+    """An org chart spreadsheet (``cxsim import``) or a ``cxsim new`` answer is invalid.
+
+    Args:
+        file: the spreadsheet (or ``cxsim new``).
+        where: ``row 4, column headcount`` or ``--owner``; empty for whole-file problems.
+        problem: what is wrong and what is allowed.
+        value: the offending value, shown when given.
+    """
+
+    _NO_VALUE = object()
+
+    def __init__(self, file: str, where: str, problem: str, value: Any = _NO_VALUE):
+        self.file, self.where, self.problem = str(file), where, problem
+        place = f"{self.file}: {where}" if where else self.file
+        shown = "" if value is self._NO_VALUE else f" = {_show(value)}"
+        super().__init__(f"{place}{shown}: {problem}")

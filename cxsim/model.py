@@ -66,7 +66,8 @@ class CXModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | str = "reference", seed: int = 0, replication: int = 0,
                  overrides=None):
-        super().__init__(seed=seed)
+        # (Mesa's own generators, which no rule uses, seeded by rng=: Mesa 3.5 deprecates seed=)
+        super().__init__(rng=int(seed))
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, overrides)
         elif overrides:

@@ -50,6 +50,8 @@ class Param:
             return "true or false"
         if self.kind is str:
             return "a string"
+        if self.kind is list:
+            return "a list of ids (strings)"
         word = "an integer" if self.kind is int else "a number"
         if self.lo is not None and self.hi is not None:
             return f"{word} in [{self.lo:g}, {self.hi:g}]"

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import copy
 import difflib
+import errno
 import json
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,13 @@ __all__ = [
 ]
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+CONSEQUENTIAL = {
+    "params": ("owner.mandate", "sponsorship.level", "committee.enabled"),
+    "executives": ("influence", "buy_in", "jealousy", "understanding", "trust"),
+    "departments": ("readiness", "skill", "silo_strength"),
+}
+"""Inputs that move the results and have defaults: a scenario records which it left unset."""
 _TOP_KEYS = set(SECTIONS) | set(LISTS) | {"extends"}
 
 
@@ -128,10 +137,17 @@ def _read_toml(path: Path, shown: str) -> dict:
 
 
 def _resolve(path: Path, shown: str, key: str = "") -> Path:
+    """``path`` resolved; a symlink loop is one line (3.11's resolve() raises on one, 3.13's does not: ask stat)."""
+    loop = ScenarioError(shown, key, "symlink loop: the path never reaches a file", str(path))
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise loop from None
     try:
         return path.resolve(strict=False)
-    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop, 3.13 OSError
-        raise ScenarioError(shown, key, "symlink loop: the path never reaches a file", str(path)) from None
+    except (RuntimeError, OSError):
+        raise loop from None
 
 
 def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, dict[str, str]]:
@@ -281,6 +297,8 @@ class Scenario:
         executives, departments, stages, influence: lists of dicts, defaults filled.
         overrides: the overrides applied on top of the file(s).
         warnings: consequential omissions (one line each), shown by the CLI.
+        defaulted: consequential inputs the file left at their defaults (``owner.mandate``,
+            ``executives.cfo.buy_in``, ...; see :data:`CONSEQUENTIAL`), for the calibration warnings.
     """
 
     name: str
@@ -293,6 +311,7 @@ class Scenario:
     influence: list[dict[str, Any]]
     overrides: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    defaulted: list[str] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -325,6 +344,7 @@ class Scenario:
         out = scenario_from_dict(data, file=self.path or "<scenario>", override_keys=extra, default_name=self.name)
         out.path = self.path
         out.overrides = {**self.overrides, **extra}
+        out.defaulted = [k for k in self.defaulted if k not in extra]
         return out
 
     def fingerprint(self) -> str:
@@ -362,10 +382,13 @@ def scenario_from_dict(
                 allowed = [k.split(".", 1)[1] for k in PARAMS if k.startswith(section + ".")]
                 raise ScenarioError(where(key), key, "unknown key" + did_you_mean(name, allowed)
                                     + f"; allowed in [{section}]: " + ", ".join(allowed))
+    defaulted: list[str] = []
     for key, p in PARAMS.items():
         section, name = key.split(".", 1)
         given = data.get(section, {})
         params[key] = coerce_value(p, given[name], where(key), key) if name in given else p.default
+        if name not in given and key in CONSEQUENTIAL["params"]:
+            defaulted.append(key)
 
     lists: dict[str, list[dict[str, Any]]] = {}
     for lname, (fields, id_keys) in LISTS.items():
@@ -391,6 +414,8 @@ def scenario_from_dict(
                     raise ScenarioError(where(lname), f"{base}.{fname}", f"missing; {p.doc}")
                 else:
                     filled[fname] = copy.deepcopy(p.default)
+                    if fname in CONSEQUENTIAL.get(lname, ()):
+                        defaulted.append(f"{base}.{fname}")
             ident = _item_key(filled, id_keys)
             if ident in seen:
                 raise ScenarioError(where(lname), base, "duplicate " + "/".join(id_keys),
@@ -406,6 +431,7 @@ def scenario_from_dict(
                         "the CX index ignores weak links; add [[stages]] or set journey.enabled = false")
     name = params["meta.name"] or default_name
     return Scenario(
+        defaulted=defaulted,
         warnings=warnings,
         name=name,
         description=params["meta.description"],

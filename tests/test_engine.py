@@ -9,7 +9,6 @@ import pytest
 import cxsim
 from cxsim.engine import SCHEDULE, Engine, Structure, agent_dot, agent_sum, functions_and_interfaces
 from cxsim.metrics import EVENTS, METRICS, OUTCOMES
-from cxsim.scenario import scenario_from_dict
 from cxsim.simulate import run_batch
 
 TICKS = 30  # long enough for owner departures, committee meetings and adoption to move
@@ -83,24 +82,6 @@ def test_structure_load_follows_amount_of_change():
     assert off.load == 1.0
     base = Structure.from_scenario(cxsim.load_scenario("reference"))
     np.testing.assert_array_equal(st.headcount, np.round(base.headcount * 2.0))
-
-
-def test_load_ignores_how_finely_departments_are_listed():
-    """Splitting every department into two halves under the same executive leaves the change load as it was."""
-    sc = cxsim.load_scenario("reference")
-    data = sc.to_dict()
-    halves, rename = [], {}
-    for d in data["departments"]:
-        a, b = dict(d, id=d["id"] + "_a"), dict(d, id=d["id"] + "_b")
-        a["headcount"], b["headcount"] = d["headcount"] // 2, d["headcount"] - d["headcount"] // 2
-        halves += [a, b]
-        rename[d["id"]] = [a["id"], b["id"]]
-    data["departments"] = halves
-    for stage in data["stages"]:
-        stage["departments"] = [x for ref in stage["departments"] for x in rename[ref]]
-    split = scenario_from_dict(data)
-    assert functions_and_interfaces(split) == functions_and_interfaces(sc)
-    assert Structure.from_scenario(split).load == Structure.from_scenario(sc).load
 
 
 def test_schedule_follows_the_odd_order():

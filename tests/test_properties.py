@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import cxsim
-from cxsim.engine import Engine
+from cxsim.engine import Engine, Structure, functions_and_interfaces
 from cxsim.scenario import scenario_from_dict
 from cxsim.submodels import adoption_share
 
@@ -74,6 +74,14 @@ def test_success_never_falls_with_more_sponsor_strength():
              for s in (0.0, 0.25, 0.5, 0.75, 1.0)]
     assert all(b >= a - 2 * se for a, b in zip(rates, rates[1:])), rates
     assert rates[-1] - rates[0] > 4 * se, rates  # and the effect is real
+
+
+def test_load_ignores_how_finely_departments_are_listed():
+    """Splitting every department into two halves under the same executive leaves the change load as it was."""
+    sc = cxsim.load_scenario("reference")
+    split = _split(sc)
+    assert functions_and_interfaces(split) == functions_and_interfaces(sc)
+    assert Structure.from_scenario(split).load == Structure.from_scenario(sc).load
 
 
 @pytest.mark.slow

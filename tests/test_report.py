@@ -179,3 +179,44 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert [u for u in requests if not u.startswith(("data:", "file:"))] == []
     with Image.open(shot) as im:
         assert im.size[0] == 1280 and im.size[1] > 3000
+
+
+def test_report_reads_consistently_for_a_non_technical_reader(report):
+    """Issue 11's report fixes: the speed sentence and the table use one number; weeks to 80% say what they count."""
+    from cxsim.compare.figures import build_figures
+    from cxsim.compare.tables import _speed, options_table
+
+    path, _ = report
+    c = compare_run(path.parent.parent / "run", resamples=200)
+    b = c.baseline
+    c.summary.loc[c.summary["point"] == b, "share_never_80"] = 0.975  # 2.5% reached: once shown as "3%" vs "98%"
+    c.summary.loc[c.summary["point"] == b, "median_weeks_to_80"] = 120.0
+    row = options_table(c).iloc[c.point_ids.index(b)]
+    assert row["never reached 80%"] == "98%"
+    assert "never reached 80% within 52 weeks in 98% of futures; where it did, it took a median of 120 weeks" in _speed(c, b, "x")
+    assert "median weeks to 80% (futures that got there)" in options_table(c).columns
+    html = path.read_text()
+    assert "having one matters more than having both" not in html
+    assert "futures that got there" in html
+    inter = next(s for s in build_figures(c) if s.stem == "interaction")
+    assert "lines that come together mean a choice adds less" in inter.caption and " Here " in inter.caption
+
+
+@pytest.mark.browser
+def test_report_fits_a_phone_screen(report, tmp_path):
+    """At 420 px wide the page never scrolls sideways (wide tables scroll inside their own box)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed")
+    path, _ = report
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox",
+                                                                          "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 420, "height": 900})
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        finally:
+            browser.close()
+    assert overflow <= 0

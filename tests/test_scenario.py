@@ -455,4 +455,5 @@ def test_required_fields_and_consequential_omissions(write_toml, run_cli):
     assert code == 0 and "0 journey stages" in out
     assert "warning: " in err and "no [[stages]]" in err and "journey.enabled = false" in err
     code, out, err = run_cli("validate", write_toml("off.toml", mini("[journey]\nenabled = false\n", stages="")))
-    assert code == 0 and err == ""
+    # (this two-executive test organization still gets the calibration-range warnings of cxsim.extrapolation)
+    assert code == 0 and "no [[stages]]" not in err and "journey stage" not in err

@@ -21,11 +21,20 @@ Examples:
   cxsim batch experiments/governance_factorial.toml
   cxsim batch governance_factorial --workers 2 --out results/governance
   cxsim batch experiments/sobol_reference.toml --quiet
+  cxsim batch governance_factorial --reps 50 --seed 3 --ticks 104 --out results/quick
+  cxsim batch governance_factorial --set committee.cadence_weeks=2 --set executives.cfo.jealousy=0.6
   cxsim batch --resume results/governance_factorial/20261122-101500-1a2b3c
 
 \b
+--set, --reps, --seed and --ticks replace the file's settings for this run
+(--set holds a parameter at one value at every design point, like [fixed]);
+manifest.json records them under command_line_settings, and the experiment as
+resolved, so --resume needs none of them again.
+
+\b
 An experiment file (TOML) names the scenario(s), replications, seed, horizon,
-what to keep, and a [design]: factorial, lhs, sobol, morris or points. See the
+what to keep, and a [design]: factorial, lhs, sobol, morris, points, or
+discovery (levers crossed with sampled futures, for cxsim discover). See the
 shipped ones in experiments/.
 
 \b
@@ -94,11 +103,20 @@ def _print_summary(run_dir: Path, workers: int) -> None:
               help="Results directory (must not exist or be empty) [default: results/<experiment>/<run-id>].")
 @click.option("--resume", "resume", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="RUN_DIR", help="Finish an interrupted run: run only its missing chunks.")
+@click.option("--reps", "-n", default=None, type=click.IntRange(1, 10**9),
+              help="Replications per design point [default: the file's `replications`].")
+@click.option("--seed", "-s", default=None, type=click.IntRange(0, 2**63 - 1),
+              help="Seed [default: the file's `seed`]; replication k always uses the k-th stream spawned from it.")
+@click.option("--ticks", "-t", default=None, type=click.IntRange(1, 5200),
+              help="Weeks to simulate, 1 to 5200 [default: the file's `ticks`, else the scenarios' run.ticks].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Hold a parameter at one value at every point, e.g. committee.cadence_weeks=2 or "
+                   "executives.cfo.jealousy=0.6. Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run the chunks on Dask: tcp://HOST:PORT (a running `dask scheduler`) or local:N (a LocalCluster "
                    "of N workers); needs pip install 'cxsim[cluster]'. See docs/cluster.md.")
-def batch(experiment, workers, out, resume, quiet, scheduler):
+def batch(experiment, workers, out, resume, reps, seed, ticks, overrides, quiet, scheduler):
     """Run EXPERIMENT (a .toml file or a shipped name) on worker processes into a results store."""
     from ..errors import ResultsError
     from .experiment import load_experiment
@@ -111,11 +129,21 @@ def batch(experiment, workers, out, resume, quiet, scheduler):
         raise click.UsageError("give an EXPERIMENT file, or --resume RUN_DIR")
     if resume is not None and out is not None:
         raise click.UsageError("--out and --resume exclude each other (a resumed run stays where it is)")
+    if resume is not None and (overrides or reps is not None or seed is not None or ticks is not None):
+        raise click.UsageError("--set, --reps, --seed and --ticks cannot change a run being resumed (its manifest "
+                               "fixes them)")
+    from ..scenario import parse_overrides
     from .runner import default_run_dir
     from .store import done_chunks, read_manifest
 
-    exp = load_experiment(experiment) if experiment is not None else None
-    for line in dict.fromkeys(w for sc in (exp.scenarios if exp else []) for w in sc.warnings):
+    exp = (load_experiment(experiment, parse_overrides(list(overrides)), reps, seed, ticks)
+           if experiment is not None else None)
+    if exp is not None:
+        from ..extrapolation import calibration_warnings
+
+        exp.calibration_warnings = list(dict.fromkeys(w for sc in exp.scenarios for w in calibration_warnings(sc)))
+    for line in dict.fromkeys([*(w for sc in (exp.scenarios if exp else []) for w in sc.warnings),
+                               *(exp.calibration_warnings if exp else [])]):
         echo(f"warning: {line}", err=True)
     target = resume if resume is not None else (out if out is not None else default_run_dir(exp))
     from contextlib import nullcontext

@@ -8,7 +8,11 @@ Sample``, registered in :data:`DESIGNS`:
 - ``sobol``: Saltelli's extension of a Sobol' sequence, ``N (k + 2)`` points
   (``N (2k + 2)`` with second-order indices), from SALib;
 - ``morris``: ``r`` Morris trajectories of ``k + 1`` points on a ``p``-level grid, from SALib;
-- ``points``: an explicit list (``options["points"]``, dicts of key -> value).
+- ``points``: an explicit list (``options["points"]``, dicts of key -> value);
+- ``discovery``: every combination of the levers' values (what the company chooses),
+  crossed with a Latin hypercube of ``options["samples"]`` futures over the
+  uncertainties (what it cannot choose): every choice meets the same futures, the
+  design EMA Workbench calls policies x scenarios, which regret needs.
 
 Sampled designs (lhs, sobol, morris) draw in the unit cube and map to each
 factor's range. Integer parameters are mapped so that every integer in
@@ -28,7 +32,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["Factor", "Sample", "DESIGNS", "factorial", "lhs", "sobol", "morris", "points", "salib_problem"]
+__all__ = ["Factor", "Sample", "DESIGNS", "factorial", "lhs", "sobol", "morris", "points", "discovery",
+           "salib_problem"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Factor:
         kind: ``float``, ``int``, ``bool`` or ``str``.
         lo, hi: range for sampled designs.
         values: the levels for a factorial design.
+        role: in a discovery design, ``"lever"`` (values) or ``"uncertainty"`` (a range).
     """
 
     key: str
@@ -47,6 +53,7 @@ class Factor:
     lo: float | None = None
     hi: float | None = None
     values: tuple = ()
+    role: str = ""
 
 
 @dataclass
@@ -141,12 +148,26 @@ def points(factors: Sequence[Factor], options: Mapping[str, Any], seed: int) -> 
     return Sample(rows, None, keys)
 
 
+def discovery(factors: Sequence[Factor], options: Mapping[str, Any], seed: int) -> Sample:
+    """Every combination of the levers, each crossed with the same LHS futures over the uncertainties.
+
+    Point order: lever combinations outer (the last lever fastest), futures inner, so
+    point ``c * samples + f`` is choice ``c`` in future ``f``.
+    """
+    levers = [f for f in factors if f.role == "lever"]
+    futures = lhs([f for f in factors if f.role == "uncertainty"], options, seed)
+    choices = factorial(levers, options, seed).rows
+    rows = [{**choice, **future} for choice in choices for future in futures.rows]
+    return Sample(rows, None, [f.key for f in levers] + futures.keys)
+
+
 DESIGNS: dict[str, Callable[[Sequence[Factor], Mapping[str, Any], int], Sample]] = {
     "factorial": factorial,
     "lhs": lhs,
     "sobol": sobol,
     "morris": morris,
     "points": points,
+    "discovery": discovery,
 }
 
 SAMPLED = ("lhs", "sobol", "morris")

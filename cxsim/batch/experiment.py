@@ -23,9 +23,15 @@ and a design::
     timeseries_every = 4                   # keep every 4th week (and the last)
 
     [design]
-    type = "factorial"                     # factorial | lhs | sobol | morris | points
+    type = "factorial"                     # factorial | lhs | sobol | morris | points | discovery
     [design.factors]
     "committee.cadence_weeks" = [1, 2, 4, 8]
+
+A ``discovery`` design declares each factor as a lever (what the company chooses:
+``[design.levers]``, lists of values, every combination run) or an uncertainty (what
+it cannot choose: ``[design.uncertainties]``, ``[lo, hi]`` ranges sampled by a Latin
+hypercube of ``samples`` futures); every combination of levers meets the same
+futures. ``cxsim discover`` analyses such a run.
 
 Sampled designs give ``[design.ranges]`` (``"key" = [lo, hi]``) and a size
 (``samples`` for lhs, ``base_samples`` for sobol, ``trajectories`` and ``levels``
@@ -67,7 +73,8 @@ from ..scenario import (
 )
 from .designs import DESIGNS, SAMPLED, Factor, Sample, salib_problem
 
-__all__ = ["Experiment", "Point", "Keep", "load_experiment", "experiment_from_dict", "EXPERIMENT_DIR"]
+__all__ = ["Experiment", "Point", "Keep", "load_experiment", "experiment_from_dict", "apply_run_settings",
+           "EXPERIMENT_DIR"]
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
 
@@ -80,6 +87,7 @@ DESIGN_KEYS = {
     "sobol": ("type", "base_samples", "second_order", "ranges", "seed"),
     "morris": ("type", "trajectories", "levels", "ranges", "seed"),
     "points": ("type", "points"),
+    "discovery": ("type", "levers", "uncertainties", "samples", "seed"),
 }
 DEFAULT_CHUNK = 500
 _MAX_POINTS = 1_000_000
@@ -147,6 +155,9 @@ class Experiment:
     factors: list[Factor]
     sample: Sample
     points: list[Point] = field(default_factory=list)
+    command_line_settings: dict[str, Any] = field(default_factory=dict)
+    calibration_warnings: list[str] = field(default_factory=list)
+    organization: str | None = None  # the organization a `cxsim study` is about
 
     @property
     def design_type(self) -> str:
@@ -296,11 +307,57 @@ def _short(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- loading
-def load_experiment(path: str | Path) -> Experiment:
+def apply_run_settings(data: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
+                       replications: int | None = None, seed: int | None = None,
+                       ticks: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Experiment data with command-line settings applied, and a record of those settings.
+
+    ``overrides`` (``--set KEY=VALUE``) join ``[fixed]``, so they hold at every design point;
+    a key the design varies is an error (naming ``--set``), never silently overruled.
+    ``replications``, ``seed`` and ``ticks`` replace the file's values.
+
+    Returns:
+        ``(data, settings)``: the new data and ``{"set": {...}, "replications": ..., ...}`` with
+        only what was given (what a manifest records as ``command_line_settings``).
+    """
+    data = copy.deepcopy(dict(data))
+    settings: dict[str, Any] = {}
+    if overrides:
+        design_t = data.get("design") if isinstance(data.get("design"), dict) else {}
+        varied: set[str] = set()
+        for table in ("factors", "ranges"):
+            if isinstance(design_t.get(table), dict):
+                varied |= set(_flatten(design_t[table]))
+        for pt in design_t.get("points") or []:
+            if isinstance(pt, dict):
+                varied |= set(_flatten(pt)) - {"name"}
+        fixed = _flatten(data["fixed"]) if isinstance(data.get("fixed"), dict) else {}
+        for key, value in overrides.items():
+            p = _param(key, "--set", key)
+            value = _check_value(p, value, "--set", key)
+            if key in varied:
+                raise ExperimentError("--set", key, "is varied by the experiment's design, so it cannot be fixed "
+                                      "at one value; drop --set or edit the design")
+            fixed[key] = value
+        data["fixed"] = fixed
+        settings["set"] = dict(overrides)
+    for key, value in (("replications", replications), ("seed", seed), ("ticks", ticks)):
+        if value is not None:
+            data[key] = value
+            settings[key] = value
+    return data, settings
+
+
+def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None, replications: int | None = None,
+                    seed: int | None = None, ticks: int | None = None) -> Experiment:
     """Load, resolve and validate an experiment file.
 
     Args:
         path: a ``.toml`` file, or the name of a shipped experiment (``governance_factorial``).
+        overrides: ``{"committee.cadence_weeks": 2}``: held fixed at every point (``--set``).
+        replications: replaces the file's ``replications`` (``--reps``).
+        seed: replaces the file's ``seed`` (``--seed``).
+        ticks: replaces the file's ``ticks`` (``--ticks``).
 
     Raises:
         ExperimentError: one line naming the file, key path, bad value and what is allowed.
@@ -315,13 +372,17 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ExperimentError(shown, "", "file not found" + did_you_mean(str(path), shipped)
                               + ("; shipped experiments: " + ", ".join(shipped) if shipped else ""))
     data = read_toml(p, shown, ExperimentError)
-    exp = experiment_from_dict(data, file=shown, base_dir=p.resolve().parent, default_name=p.stem)
+    data, settings = apply_run_settings(data, overrides, replications, seed, ticks)
+    exp = experiment_from_dict(data, file=shown, base_dir=p.resolve().parent, default_name=p.stem,
+                               command_line_set=tuple(settings.get("set", {})))
     exp.path = p.resolve()
+    exp.command_line_settings = settings
     return exp
 
 
 def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", base_dir: Path | None = None,
-                         default_name: str = "experiment", scenarios: list[Scenario] | None = None) -> Experiment:
+                         default_name: str = "experiment", scenarios: list[Scenario] | None = None,
+                         command_line_set: tuple[str, ...] = ()) -> Experiment:
     """Validate raw experiment data and resolve its design points.
 
     Args:
@@ -331,6 +392,8 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
         default_name: the name when the data gives none.
         scenarios: already-resolved base scenarios (without ``[fixed]``) to use instead of
             resolving the references (a resumed run uses the manifest's copies).
+        command_line_set: keys of ``[fixed]`` that came from ``--set``: an error if they are what
+            the scenarios differ in (fixing them would make the scenarios identical).
     """
     base_dir = base_dir or Path.cwd()
     _check_keys(data, TOP_KEYS, file, "", "an experiment")
@@ -366,6 +429,11 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ExperimentError(file, "scenarios", "two scenarios have the same meta.name; names must be unique", dup)
+
+    for key in command_line_set:
+        if len(bases) > 1 and len({json.dumps(_value_of(sc, key)) for sc in bases}) > 1:
+            raise ExperimentError("--set", key, "differs between the experiment's scenarios (it is what they "
+                                  "compare), so it cannot be fixed at one value; drop --set or edit the scenarios")
 
     replications = _int(data, "replications", file, 100, 1, 10**9)
     seed = _int(data, "seed", file, 0, 0, 2**63 - 1)
@@ -416,41 +484,29 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     design: dict[str, Any] = {"type": dtype}
     factors: list[Factor] = []
     if dtype == "factorial":
-        for key, values in _flatten(_table(design_t, "factors", file, "design.factors")).items():
-            where = f"design.factors.{key}"
-            p = _param(key, file, where)
-            if not isinstance(values, list) or not values:
-                raise ExperimentError(file, where, "expected a non-empty list of values, e.g. [2, 4, 8]", values)
-            vals = [_check_value(p, v, file, f"{where}[{i}]") for i, v in enumerate(values)]
-            if len({json.dumps(v) for v in vals}) != len(vals):
-                raise ExperimentError(file, where, "lists a value twice", values)
-            factors.append(Factor(key, p.kind, values=tuple(vals)))
-            origin[key] = where
-        if key_clash := set(f.key for f in factors) & set(fixed):
-            k = sorted(key_clash)[0]
-            raise ExperimentError(file, f"design.factors.{k}", "is also set in [fixed]; set it in one place")
+        factors += _levels(_flatten(_table(design_t, "factors", file, "design.factors")), "design.factors", "",
+                           fixed, origin, file)
         design["factors"] = {f.key: list(f.values) for f in factors}
+    elif dtype == "discovery":
+        levers = _flatten(_table(design_t, "levers", file, "design.levers"))
+        if not levers:
+            raise ExperimentError(file, "design.levers", "missing; give each lever (what the company chooses) as "
+                                  '"key" = [value, value, ...], e.g. "owner.mandate" = ["advisory", "budget"]')
+        factors += _levels(levers, "design.levers", "lever", fixed, origin, file)
+        factors += _ranges(_flatten(_table(design_t, "uncertainties", file, "design.uncertainties")),
+                           "design.uncertainties", dtype, fixed, origin, file, role="uncertainty")
+        if clash := {f.key for f in factors if f.role == "lever"} & {f.key for f in factors if f.role != "lever"}:
+            k = sorted(clash)[0]
+            raise ExperimentError(file, f"design.uncertainties.{k}", "is also a lever; a factor is one or the other")
+        design["levers"] = {f.key: list(f.values) for f in factors if f.role == "lever"}
+        design["uncertainties"] = {f.key: [f.lo, f.hi] for f in factors if f.role == "uncertainty"}
+        design["seed"] = _int(design_t, "seed", file, seed, 0, 2**32 - 1, where="design.seed")
+        design["samples"] = _int(design_t, "samples", file, None, 2, _MAX_POINTS, where="design.samples")
+        if design["samples"] is None:
+            raise ExperimentError(file, "design.samples", "missing; how many futures to sample, e.g. 64")
     elif dtype in SAMPLED:
-        ranges = _flatten(_table(design_t, "ranges", file, "design.ranges"))
-        if not ranges:
-            raise ExperimentError(file, "design.ranges", 'missing; give "key" = [lo, hi] for each sampled parameter')
-        for key, rng in ranges.items():
-            where = f"design.ranges.{key}"
-            p = _param(key, file, where)
-            if p.kind not in (int, float):
-                raise ExperimentError(file, where, f"is {p.allowed()}; a {dtype} design samples numbers only "
-                                      "(vary it in a factorial or points design, or set it in [fixed])")
-            if (not isinstance(rng, list) or len(rng) != 2
-                    or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in rng)):
-                raise ExperimentError(file, where, "expected [lo, hi], two numbers", rng)
-            lo = _check_value(p, rng[0], file, where + "[0]")
-            hi = _check_value(p, rng[1], file, where + "[1]")
-            if not lo < hi:
-                raise ExperimentError(file, where, "expected lo < hi", rng)
-            if key in fixed:
-                raise ExperimentError(file, where, "is also set in [fixed]; set it in one place")
-            factors.append(Factor(key, p.kind, lo, hi))
-            origin[key] = where
+        factors += _ranges(_flatten(_table(design_t, "ranges", file, "design.ranges")), "design.ranges", dtype,
+                           fixed, origin, file)
         design["ranges"] = {f.key: [f.lo, f.hi] for f in factors}
         design["seed"] = _int(design_t, "seed", file, seed, 0, 2**32 - 1, where="design.seed")
         if dtype == "lhs":
@@ -518,7 +574,7 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
                               f"{n_chunks:,} chunks; at most {MAX_CHUNKS:,}: raise chunk_size or lower replications",
                               chunk_size)
     sample = DESIGNS[dtype](factors, design, design.get("seed", seed))
-    if dtype in SAMPLED and len(bases) > 1:
+    if (dtype in SAMPLED or dtype == "discovery") and len(bases) > 1:
         raise ExperimentError(file, "scenarios", f"a {dtype} design runs on one scenario; give `scenario`", refs)
 
     # -- base scenarios with [fixed], then every point
@@ -537,6 +593,51 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
     return exp
 
 
+def _levels(table: Mapping[str, Any], section: str, role: str, fixed: Mapping[str, Any], origin: dict[str, str],
+            file: str) -> list[Factor]:
+    """Factors given as lists of values (a factorial's factors, a discovery design's levers)."""
+    out = []
+    for key, values in table.items():
+        where = f"{section}.{key}"
+        p = _param(key, file, where)
+        if not isinstance(values, list) or not values:
+            raise ExperimentError(file, where, "expected a non-empty list of values, e.g. [2, 4, 8]", values)
+        vals = [_check_value(p, v, file, f"{where}[{i}]") for i, v in enumerate(values)]
+        if len({json.dumps(v) for v in vals}) != len(vals):
+            raise ExperimentError(file, where, "lists a value twice", values)
+        if key in fixed:
+            raise ExperimentError(file, where, "is also set in [fixed]; set it in one place")
+        out.append(Factor(key, p.kind, values=tuple(vals), role=role))
+        origin[key] = where
+    return out
+
+
+def _ranges(table: Mapping[str, Any], section: str, dtype: str, fixed: Mapping[str, Any], origin: dict[str, str],
+            file: str, role: str = "") -> list[Factor]:
+    """Factors given as ``[lo, hi]`` ranges (sampled designs, a discovery design's uncertainties)."""
+    if not table:
+        raise ExperimentError(file, section, 'missing; give "key" = [lo, hi] for each sampled parameter')
+    out = []
+    for key, rng in table.items():
+        where = f"{section}.{key}"
+        p = _param(key, file, where)
+        if p.kind not in (int, float):
+            raise ExperimentError(file, where, f"is {p.allowed()}; a {dtype} design samples numbers only "
+                                  "(vary it in a factorial or points design, or set it in [fixed])")
+        if (not isinstance(rng, list) or len(rng) != 2
+                or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in rng)):
+            raise ExperimentError(file, where, "expected [lo, hi], two numbers", rng)
+        lo = _check_value(p, rng[0], file, where + "[0]")
+        hi = _check_value(p, rng[1], file, where + "[1]")
+        if not lo < hi:
+            raise ExperimentError(file, where, "expected lo < hi", rng)
+        if key in fixed:
+            raise ExperimentError(file, where, "is also set in [fixed]; set it in one place")
+        out.append(Factor(key, p.kind, lo, hi, role=role))
+        origin[key] = where
+    return out
+
+
 def _design_size(dtype: str, design: Mapping[str, Any], factors: list[Factor]) -> int:
     """How many points a design gives, from its settings alone (nothing is sampled or built)."""
     k = len(factors)
@@ -544,6 +645,8 @@ def _design_size(dtype: str, design: Mapping[str, Any], factors: list[Factor]) -
         return math.prod(len(f.values) for f in factors)
     if dtype == "lhs":
         return design["samples"]
+    if dtype == "discovery":
+        return design["samples"] * math.prod(len(f.values) for f in factors if f.role == "lever")
     if dtype == "sobol":
         return design["base_samples"] * ((2 * k + 2) if design["second_order"] else (k + 2))
     if dtype == "morris":
@@ -561,7 +664,10 @@ def _make_points(exp: Experiment, apply) -> list[Point]:
     out: list[Point] = []
     for b, base in enumerate(exp.scenarios):
         for i, row in enumerate(rows):
-            if dtype in SAMPLED:
+            if dtype == "discovery":
+                choice = " ".join(f"{label[k]}={_short(row[k])}" for k in exp.design["levers"])
+                tag = f"{choice} future{i % exp.design['samples']:0{len(str(exp.design['samples'] - 1))}d}"
+            elif dtype in SAMPLED:
                 tag = f"p{i:0{width}d}"
             elif dtype == "points":
                 tag = exp.design["points"][i].get("name") or f"point{i}"

@@ -376,6 +376,11 @@ def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
         "versions": package_versions(),
         "git_commit": git_commit(),
         "command": command_line(),
+        # --set, --reps, --seed, --ticks given on the command line (already part of "experiment")
+        "command_line_settings": dict(exp.command_line_settings),
+        # where the organization lies outside the calibrated range (cxsim.extrapolation); the report shows them
+        "calibration_warnings": list(exp.calibration_warnings),
+        "organization": exp.organization,
         "started": now_iso(),
         "finished": None,
         "sessions": [],

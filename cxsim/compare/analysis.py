@@ -201,6 +201,7 @@ def compare_run(run_dir: str | Path, points=None, baseline=None, metric: str = "
             b = ids[0]
     focus_id = resolve_point(allp, focus, file) if focus is not None else b
     chosen = allp.set_index("point").loc[ids].reset_index()
+    chosen["name"] = [display_name(n, r) for n, (_, r) in zip(chosen["name"], chosen.iterrows())]
     rp = run.replications[run.replications["point"].isin(ids)]
     empty = [int(p) for p in ids if not (rp["point"] == p).any()]
     if empty:
@@ -224,13 +225,46 @@ def compare_run(run_dir: str | Path, points=None, baseline=None, metric: str = "
                       _threshold(run, ids), colors, resamples, bootstrap_seed, notes)
 
 
+_WORDS = {
+    ("owner.mandate", "budget"): "budget-holding owner", ("owner.mandate", "advisory"): "advisory owner",
+    ("sponsorship.level", "none"): "no CEO sponsor", ("sponsorship.level", "passive"): "passive CEO sponsor",
+    ("sponsorship.level", "active"): "active CEO sponsor",
+    ("committee.enabled", "true"): "committee", ("committee.enabled", "false"): "no committee",
+}
+
+
+def display_name(name: str, row: pd.Series) -> str:
+    """A design point's ``key=value`` name with the governance choices said in words.
+
+    ``mandate=budget level=active enabled=true`` -> ``budget-holding owner, active CEO sponsor,
+    committee``; other ``key=value`` parts are kept as they are, and a name that is not of
+    that form (a scenario's name) is returned unchanged.
+    """
+    tokens = str(name).split(" ")
+    if not tokens or not all("=" in t for t in tokens):
+        return str(name)
+    out, changed = [], False
+    for t in tokens:
+        k, v = t.split("=", 1)
+        full = k if k in row.index else next((c for c in row.index if c.rsplit(".", 1)[-1] == k), k)
+        word = _WORDS.get((full, v.lower()))
+        if word == "committee" and "committee.cadence_weeks" in row.index:
+            from .study import option_label
+
+            word = option_label("advisory", "none", True, int(row["committee.cadence_weeks"])).rsplit(", ", 1)[1]
+        out.append(word or t)
+        changed |= word is not None
+    return ", ".join(out) if changed else str(name)
+
+
 def _colors(ids: list[int], baseline: int) -> dict[int, str]:
     """Baseline in black, the others through the Okabe-Ito palette.
 
     Yellow, the weakest on white, comes fifth so that the last (often the strongest) option of a
     list does not get it; figures outline it.
     """
-    order = [PALETTE[i] for i in (0, 1, 2, 5, 6, 3, 4)]
+    # Two more (Tol's wine and teal) so the eight options of a study each get their own colour.
+    order = [PALETTE[i] for i in (0, 1, 2, 5, 6, 3, 4)] + ["#882255", "#44AA99"]
     out, k = {}, 0
     for p in ids:
         if p == baseline:

@@ -109,6 +109,17 @@ def report(run_dir, points, baseline, metric, focus, resamples, out, force):
     from .report import check_report_path, write_report
 
     check_report_path(out, force)
+    from ..discovery.report import is_discovery_run
+
+    if is_discovery_run(run_dir):  # levers x futures: a "what it takes" report, not options side by side
+        from ..discovery.report import brief, write_discovery_report
+
+        command = _command("report", run_dir, points, baseline, metric, focus, resamples, out)
+        path, d = write_discovery_report(run_dir, out, force=force, command=command)
+        for line in brief(d):
+            echo(f"  {line}")
+        echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, self-contained)")
+        return
     c = compare_run(run_dir, points or None, baseline, metric, focus, resamples)
     specs = build_figures(c)
     command = _command("report", run_dir, points, baseline, metric, focus, resamples, out)
@@ -122,8 +133,9 @@ def _echo_summary(c, specs) -> None:
 
     n = len(c.point_ids)
     echo(f"{c.run.path}: {n} point{'s' if n != 1 else ''}, baseline {c.name(c.baseline)}")
+    width = min(max([len(str(n)) for n in c.summary["name"]] + [10]), 64)
     for _, r in c.summary.iterrows():
-        echo(f"  {r['name']:<40} success {pct(r['success']):>5} "
+        echo(f"  {r['name']:<{width}} success {pct(r['success']):>5} "
                    f"[{pct(r['success_lo'])}, {pct(r['success_hi'])}]  mean final adoption "
                    f"{pct(r['mean_final_adoption'])}")
     for note in c.notes:
@@ -148,3 +160,68 @@ def _command(name, run_dir, points, baseline, metric, focus, resamples, out) -> 
         args += ["--resamples", str(resamples)]
     args += ["--out", str(out)]
     return " ".join(shlex.quote(a) for a in args)
+
+
+EPILOG_STUDY = """
+\b
+Examples:
+  cxsim study acme.toml
+  cxsim study acme.toml --reps 500 --seed 7 --out results/acme-study
+  cxsim study reference --reps 50 --ticks 104 --workers 2
+  cxsim study acme.toml --owner cmo --owner cto      # also try other executives as the CX owner
+
+\b
+Runs the governance options for the organization in SCENARIO -- the owner's
+mandate (advisory or budget-holding) x CEO sponsorship (none or active) x a CX
+committee (none, or on the organization's own cadence, monthly by default) --
+plus its current governance, which is the baseline every option is compared
+with. The same simulated futures are replayed under every option. Writes the
+batch results (manifest.json, points, replications, timeseries, summary.csv)
+and report.html, one self-contained page to open in a browser or mail on,
+into --out [default: results/study-<name>/<run-id>], which must be new.
+"""
+
+
+@click.command(epilog=EPILOG_STUDY)
+@click.argument("scenario")
+@click.option("--reps", "-n", default=200, show_default=True, type=click.IntRange(2, 1_000_000),
+              help="Simulated futures per option (200: success rates within about +-7 points; 1000: +-3).")
+@click.option("--seed", "-s", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1),
+              help="Seed; the same seed gives the same numbers.")
+@click.option("--ticks", "-t", default=None, type=click.IntRange(1, 5200),
+              help="Weeks to simulate [default: the scenario's run.ticks, 156].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a parameter of the organization, e.g. executives.cfo.jealousy=0.6. Repeatable.")
+@click.option("--owner", "owners", multiple=True, metavar="ID",
+              help="Also try this executive as the CX owner (the eight options are repeated for each). Repeatable.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Results directory (must not exist or be empty) [default: results/study-<name>/<run-id>].")
+@click.option("--workers", "-w", type=click.IntRange(1, 256), default=None,
+              help="Worker processes [default: all cores]; 1 runs in this process.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def study(scenario, reps, seed, ticks, overrides, owners, out, workers, quiet):
+    """Compare governance options for the organization in SCENARIO against its current governance."""
+    import os
+    import time
+
+    from ..extrapolation import calibration_warnings
+    from ..provenance import command_line
+    from ..scenario import load_scenario
+    from .study import run_study, study_experiment
+
+    t0 = time.perf_counter()
+    sc = load_scenario(scenario, list(overrides))
+    for line in sc.warnings + calibration_warnings(sc):
+        echo(f"warning: {line}", err=True)
+    if out is None:
+        from ..batch.runner import default_run_dir
+
+        out = default_run_dir(study_experiment(sc, reps, seed, ticks, owners=tuple(owners))[0])
+    else:
+        study_experiment(sc, 2, seed, 1, owners=tuple(owners))  # bad --owner: one line before any output
+    workers = workers or os.cpu_count() or 1
+    run_dir, path, c = run_study(sc, out, reps, seed, ticks, workers=workers, quiet=quiet, command=command_line(),
+                                 owners=tuple(owners))
+    _echo_summary(c, [])
+    echo(f"wrote {run_dir}/ and the report {path} ({time.perf_counter() - t0:.0f} s)")
+    echo(f"open {path} in a browser")

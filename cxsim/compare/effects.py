@@ -250,8 +250,9 @@ def detect_factorial(points: pd.DataFrame) -> Factorial | None:
 
     Uses the columns ``owner.mandate``, ``sponsorship.level``, ``committee.enabled``
     when present, otherwise parses names of the form
-    ``{advisory,budget}-{nosponsor,sponsor}-{nocommittee,committee}``. Only factors
-    with exactly two levels count; points outside the pattern are ignored.
+    ``{advisory,budget}-{nosponsor,sponsor}-{nocommittee,committee}``. A factor's two
+    levels are its lowest and highest (a passive sponsor between none and active lies
+    outside the factorial); points outside the pattern are ignored.
 
     Returns:
         A :class:`Factorial` when every combination of the varied factors occurs
@@ -285,12 +286,15 @@ def detect_factorial(points: pd.DataFrame) -> Factorial | None:
         for v in col.dropna():
             rank, text = _level_value(k, v)
             vals[text] = rank
-        if len(vals) != 2:
+        if len(vals) < 2:
             continue
-        low, high = sorted(vals, key=vals.get)
+        # With more than two levels (a study adds the organization's own passive sponsor to the
+        # none/active factorial), the factorial is the lowest and highest level; the others lie outside it.
+        ordered = sorted(vals, key=vals.get)
+        low, high = ordered[0], ordered[-1]
         factors.append(_factor_meta(k, low, high))
-        codes.append(np.array([_level_value(k, v)[1] == high if v is not None and v == v else -1
-                               for v in col], dtype=int))
+        codes.append(np.array([-1 if v is None or v != v else
+                               {high: 1, low: 0}.get(_level_value(k, v)[1], -1) for v in col], dtype=int))
     if not factors:
         return None
     combos = list(zip(*codes))

@@ -112,9 +112,25 @@ class FigureSpec:
     missing: str = ""
 
 
+def _contrast(rgb) -> float:
+    """WCAG contrast ratio of an RGB colour (0-1 floats) against white."""
+    lin = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+    lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return 1.05 / (lum + 0.05)
+
+
 def _ink(color: str) -> str:
-    """Colour for text and thin marks: Okabe-Ito yellow is too light on white, so darken it."""
-    return "#8A7D00" if color == PALETTE[6] else color
+    """Colour for text and thin marks: light colours darkened to 4.5:1 contrast on white (WCAG AA).
+
+    Okabe-Ito yellow, orange and sky blue are too light for text; their hue is kept.
+    """
+    from matplotlib.colors import to_hex, to_rgb
+
+    rgb = to_rgb(color)
+    k = 1.0
+    while _contrast([v * k for v in rgb]) < 4.5 and k > 0:
+        k -= 0.02
+    return to_hex([v * k for v in rgb])
 
 
 def _outline(color: str, lw: float) -> list:
@@ -133,8 +149,11 @@ def _figure(title: str, subtitle: str, nrows: int = 1, ncols: int = 1, **kw):
 
 
 def _label(c: Comparison, p: int, width: int = 60) -> str:
+    # A legend carries a description only when it is short and the option's own (a shared one
+    # describes the organization; a long one squeezes the plot): the options table has them all.
     d = c.description(p)
-    text = f"{c.name(p)}: {d}" if d else c.name(p)
+    own = c.summary["description"].astype(str).nunique() > 1
+    text = f"{c.name(p)}: {d}" if d and own and len(d) <= 60 else c.name(p)
     if p == c.baseline:
         text += " (baseline)"
     return "\n".join(textwrap.wrap(text, width, subsequent_indent="   "))
@@ -276,7 +295,14 @@ def weeks80_figure(c: Comparison) -> plt.Figure | None:
             ax.text(1.015, i, f"never: {never:.0%}", transform=ax.get_yaxis_transform(), va="center",
                     fontsize=16, fontweight="bold" if never >= 0.5 else "normal", color="0.15")
         _rows_axis(ax, c)
-        ax.set_xlim(0, horizon)
+        # The axis spans the weeks that occur (not week 0 to the horizon, which left half of it empty).
+        w_all = rp.loc[rp["point"].isin(c.point_ids), "weeks_to_80"].dropna().to_numpy(dtype=float)
+        if w_all.size:
+            lo, hi = float(w_all.min()), float(w_all.max())
+            pad = max(2.0, 0.06 * (hi - lo))
+            ax.set_xlim(max(0.0, lo - pad), min(float(horizon), hi + pad))
+        else:
+            ax.set_xlim(0, horizon)
         ax.set_xlabel(f"week in which adoption first reached 80% (horizon: week {horizon})")
     return fig
 
@@ -343,33 +369,42 @@ def _pretty(ident: str) -> str:
     return ident.replace("_", " ").capitalize()
 
 
-def heatmap_figure(c: Comparison, ts: pd.DataFrame) -> plt.Figure:
-    """Median adoption per department (rows) and week (columns) for the focus point."""
+def heatmap_figure(c: Comparison, ts: pd.DataFrame, shown: list[int] | None = None) -> plt.Figure:
+    """Median adoption per department (rows) and week (columns), one panel per shown point.
+
+    Every panel lists the departments in the first panel's order (laggards at the bottom), so a
+    row reads across panels: the baseline next to the most successful option shows what changes.
+    """
+    shown = [c.focus] if shown is None else shown
     cols = [k for k in ts.columns if k.startswith("adoption:")]
-    sub = ts[ts["point"] == c.focus]
-    return heatmap_of_medians(c, sub.groupby("tick")[cols].median(), sub["replication"].nunique())
+    meds = {p: ts[ts["point"] == p].groupby("tick")[cols].median() for p in shown}
+    n_fut = ts.loc[ts["point"] == shown[0], "replication"].nunique()
+    return heatmap_of_medians(c, meds, shown, n_fut)
 
 
-def heatmap_of_medians(c: Comparison, med: pd.DataFrame, n_replications: int) -> plt.Figure:
-    """:func:`heatmap_figure` from the medians themselves (index: tick; columns: ``adoption:<dept>``)."""
-    order = med.iloc[-1].sort_values(ascending=False, kind="stable").index  # laggards at the bottom
-    mat = med[order].to_numpy(dtype=float).T
-    ticks = med.index.to_numpy()
+def heatmap_of_medians(c: Comparison, meds: dict[int, pd.DataFrame], shown: list[int], n_fut: int) -> plt.Figure:
+    """:func:`heatmap_figure` from the medians themselves (per point; index: tick; columns: ``adoption:<dept>``)."""
+    order = meds[shown[0]].iloc[-1].sort_values(ascending=False, kind="stable").index
     with plt.rc_context({**RC, "axes.grid": False}):
         fig, axes = _figure("Who lags? Adoption by department",
-                            f"{_short(c, c.focus)}: median over {n_replications} simulated futures; "
-                            "laggards at the bottom; right: final value")
-        ax = axes[0, 0]
-        im = ax.imshow(mat, aspect="auto", cmap="cividis", vmin=0, vmax=1, interpolation="nearest",
-                       extent=(ticks[0] - 0.5, ticks[-1] + 0.5, len(order) - 0.5, -0.5))
-        ax.set_yticks(range(len(order)))
-        ax.set_yticklabels([_pretty(k.split(":", 1)[1]) for k in order])
-        ax.tick_params(axis="y", length=0)
-        for i, k in enumerate(order):
-            ax.text(1.01, i, f"{med[k].iloc[-1]:.0%}", transform=ax.get_yaxis_transform(), va="center",
-                    fontsize=15)
-        ax.set_xlabel("week")
-        cb = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02, aspect=30)
+                            f"median over {n_fut} simulated futures; laggards at the bottom; numbers: final value",
+                            1, len(shown), sharey=True)
+        for ax, p in zip(axes[0], shown):
+            med = meds[p]
+            mat = med[order].to_numpy(dtype=float).T
+            ticks = med.index.to_numpy()
+            im = ax.imshow(mat, aspect="auto", cmap="cividis", vmin=0, vmax=1, interpolation="nearest",
+                           extent=(ticks[0] - 0.5, ticks[-1] + 0.5, len(order) - 0.5, -0.5))
+            ax.set_title("\n".join(textwrap.wrap(_short(c, p), 44)), fontsize=15, loc="left",
+                         color=_ink(c.colors[p]))
+            ax.set_yticks(range(len(order)))
+            ax.set_yticklabels([_pretty(k.split(":", 1)[1]) for k in order])
+            ax.tick_params(axis="y", length=0)
+            for i, k in enumerate(order):
+                ax.text(1.01, i, f"{med[k].iloc[-1]:.0%}", transform=ax.get_yaxis_transform(), va="center",
+                        fontsize=14)
+            ax.set_xlabel("week")
+        cb = fig.colorbar(im, ax=list(axes[0]), fraction=0.03, pad=0.04, aspect=30)
         cb.set_label("employees practising CX")
         _pct_axis(cb.ax.yaxis)
     return fig
@@ -429,9 +464,13 @@ def effects_figure(c: Comparison) -> plt.Figure | None:
     ids = [p for p in c.point_ids if p != c.baseline]
     e = e.set_index("point").loc[ids]
     with plt.rc_context(RC):
-        fig, axes = _figure(f"What each option changes against {c.name(c.baseline)}",
-                            "diamond: change in the chance of success (percentage points); bar: 95% interval "
-                            "from a paired bootstrap over the simulated futures")
+        base = c.name(c.baseline)
+        # A long baseline name goes into the subtitle: in the title it ran off the figure.
+        title = f"What each option changes against {base}" if len(base) <= 28 else \
+            "What each option changes against the baseline"
+        sub = ("" if len(base) <= 28 else f"baseline: {base}; ") + \
+            "diamond: change in the chance of success (points); bar: 95% paired-bootstrap interval"
+        fig, axes = _figure(title, sub)
         ax = axes[0, 0]
         for i, p in enumerate(ids):
             r = e.loc[p]
@@ -520,8 +559,9 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
         specs.append(FigureSpec(
             "interaction", "How the governance choices combine",
             "Each panel takes two governance choices; each dot averages over the remaining choice. Parallel "
-            "lines mean the effects simply add up; lines that fan out mean a choice pays off more when "
-            "combined with the other.", inter))
+            "lines mean the effects simply add up; lines that come together mean a choice adds less once the "
+            "other is made (they partly substitute); lines that fan out mean a choice pays off more when "
+            "combined with the other." + _interaction_reading(c), inter))
     specs.append(FigureSpec(
         "weeks_to_80", "Time to 80% adoption",
         "For the futures that got there, the week in which 80% of employees practised CX (box: middle half, "
@@ -533,18 +573,26 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
         "to tip: either CX takes hold or it fizzles out.", _guard(histogram_figure, c)))
     dept_cols = [k for k in ts_cols if k.startswith("adoption:")]
     summarized = run.agent_summary_columns  # (a store that kept per-agent summaries, not rows)
-    heat_caption = ("Median adoption per department over time for one option; dark = few employees practising "
-                    "CX, bright = most. Departments that stay dark are the laggards to work on.")
-    if dept_cols:
-        ts = run.timeseries(dept_cols, [c.focus])
-        specs.append(FigureSpec("departments", f"Who lags: departments under {c.name(c.focus)}", heat_caption,
-                                _guard(heatmap_figure, c, ts)))
-    elif any(k.startswith("adoption:") for k in summarized):
-        st = run.agent_summary([k for k in summarized if k.startswith("adoption:")], [c.focus])
-        med = st.pivot(index="tick", columns="column", values="median")
-        med = med[[k for k in summarized if k in med.columns]]
-        specs.append(FigureSpec("departments", f"Who lags: departments under {c.name(c.focus)}", heat_caption,
-                                _guard(heatmap_of_medians, c, med, int(st["replications"].max()))))
+    heat_caption = ("Median adoption per department over time; dark = few employees practising CX, bright = "
+                    "most. Departments that stay dark are the laggards to work on; compare a row across the "
+                    "panels to see what the better governance changes for that department.")
+    dept_summarized = [k for k in summarized if k.startswith("adoption:")]
+    if dept_cols or dept_summarized:
+        # The focus point (the baseline unless chosen) next to the most successful other option.
+        others = c.summary[c.summary["point"] != c.focus]
+        best = others.sort_values(["success", "mean_final_adoption"], ascending=False, kind="stable")
+        shown_h = [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
+        title = (f"Who lags: departments under {c.name(c.focus)}" if len(shown_h) == 1 else
+                 "Who lags: departments under the baseline and under the most successful option")
+        if dept_cols:
+            ts = run.timeseries(dept_cols, shown_h)
+            fig = _guard(heatmap_figure, c, ts, shown_h)
+        else:
+            st = run.agent_summary(dept_summarized, shown_h)
+            meds = {p: st[st["point"] == p].pivot(index="tick", columns="column", values="median")[dept_summarized]
+                    for p in shown_h}
+            fig = _guard(heatmap_of_medians, c, meds, shown_h, int(st["replications"].max()))
+        specs.append(FigureSpec("departments", title, heat_caption, fig))
     else:
         specs.append(FigureSpec("departments", "Who lags: departments", heat_caption, None,
                                 "this run did not keep per-department columns (adoption:<department>); "
@@ -581,6 +629,24 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
             plt.close(spec.figure)
             spec.figure, spec.missing = None, f"it could not be drawn ({_reason(exc)})"
     return specs
+
+
+def _interaction_reading(c: Comparison) -> str:
+    """What the interaction plot shows here, in words, from the factorial's interaction estimates."""
+    tab = c.factorial_table
+    if tab is None:
+        return ""
+    inter = tab[tab["kind"] == "interaction"]
+    together = [r["term"] for _, r in inter.iterrows() if r["hi"] < 0]
+    apart = [r["term"] for _, r in inter.iterrows() if r["lo"] > 0]
+    words = []
+    if together:
+        words.append("the lines come together for " + ", ".join(together))
+    if apart:
+        words.append("they fan out for " + ", ".join(apart))
+    if not words:
+        return " Here the lines are parallel within the simulation's precision."
+    return " Here " + "; ".join(words) + "."
 
 
 @dataclass

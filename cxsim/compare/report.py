@@ -196,8 +196,13 @@ th, td { text-align: left; padding: 6px 9px; border-bottom: 1px solid var(--rule
 th { background: var(--bg-soft); font-weight: 600; }
 td.num, th.num { text-align: right; }
 td.num, td.ci { white-space: nowrap; }
-td:first-child { white-space: nowrap; }
-.options td:nth-child(2) { min-width: 15em; }
+td:first-child { min-width: 12em; }
+td.desc { min-width: 22em; }
+th.num { min-width: 6.5em; }
+.scroll { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
+.caution { background: #fff6e5; border-left: 6px solid #b35c00; padding: 10px 22px; border-radius: 4px;
+  margin: 14px 0; }
+.caution li { margin: 6px 0; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; border-radius: 2px; margin-right: 6px;
   vertical-align: -0.1em; }
 .note { color: var(--muted); font-size: 0.92em; }
@@ -206,6 +211,15 @@ pre { margin: 0; background: var(--bg-soft); padding: 8px 12px; border-radius: 4
 dl { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 8px 18px; align-items: baseline; }
 dt { color: var(--muted); }
 dd { margin: 0; }
+@media (max-width: 600px) {
+  main { padding: 18px 14px 48px; }
+  body { font-size: 16px; }
+  h1 { font-size: 1.55em; }
+  td.desc { min-width: 16em; }
+  td:first-child { min-width: 9em; }
+  dl { grid-template-columns: minmax(0, 1fr); gap: 2px 0; }
+  dd { margin-bottom: 10px; }
+}
 @media print { main { max-width: none; padding: 0; } h2 { break-before: auto; } figure { break-inside: avoid; } }
 """
 
@@ -222,16 +236,34 @@ def _table_html(df: pd.DataFrame, num_cols=(), swatches: dict[str, str] | None =
         for i, col in enumerate(df.columns):
             v = r[col]
             keep_whole = "interval" in str(col) or "vs baseline" in str(col)  # "+21 to +37" on one line
-            cls = ' class="num"' if col in num_cols else (' class="ci"' if keep_whole else "")
+            cell_cls = (' class="num"' if col in num_cols else ' class="ci"' if keep_whole
+                        else ' class="desc"' if col == "description" else "")
             sw = ""
             if i == 0 and swatches is not None:
                 color = swatches.get(str(v).replace(" (baseline)", ""))
                 if color:
                     sw = f'<span class="swatch" style="background:{_e(color)}"></span>'
-            cells.append(f"<td{cls}>{sw}{_e(v)}</td>")
+            cells.append(f"<td{cell_cls}>{sw}{_e(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     klass = f' class="{cls}"' if cls else ""
-    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    # A wide table scrolls inside its own box on a phone, never the whole page.
+    return (f'<div class="scroll"><table{klass}><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+            "</table></div>")
+
+
+def _options_html(c: Comparison, names: dict[str, str]) -> list[str]:
+    """The options table; one shared description is said once above it instead of on every row."""
+    tab = options_table(c)
+    out = []
+    descs = set(tab["description"].astype(str))
+    if len(descs) == 1:
+        d = descs.pop()
+        tab = tab.drop(columns="description")
+        if d:
+            out.append(f'<p class="note">Every option applies to the same organization: {_e(d)}</p>')
+    num = ("futures", "mean final adoption", "median weeks to 80% (futures that got there)", "never reached 80%")
+    out.append(_table_html(tab, num_cols=num, swatches=names, cls="options"))
+    return out
 
 
 def _figure_html(spec: FigureSpec) -> str:
@@ -260,7 +292,9 @@ def render_report(c: Comparison, specs: list[FigureSpec] | None = None, command:
     specs = build_figures(c) if specs is None else specs
     m = c.run.manifest
     exp = m.get("experiment_name") or c.run.path.parent.name
-    title = "Which CX governance gives the best odds?"
+    org = m.get("organization")
+    title = f"Which CX governance gives {org} the best odds?" if org else "Which CX governance gives the best odds?"
+    current = c.description(c.baseline).startswith("Today's governance")
     finished = m.get("finished") or ""
     parts = [
         "<!DOCTYPE html>",
@@ -272,9 +306,17 @@ def render_report(c: Comparison, specs: list[FigureSpec] | None = None, command:
         f"<title>{_e(title)} ({_e(exp)})</title>",
         f"<style>{_CSS}</style></head><body><main>",
         f"<h1>{_e(title)}</h1>",
-        f'<p class="meta">Simulation study <strong>{_e(exp)}</strong>, run {_e(c.run.path.name)}'
+        f'<p class="meta">Simulation study {"of " if org else ""}<strong>{_e(org or exp)}</strong>, run '
+        f"{_e(c.run.path.name)}"
         + (f", finished {_e(finished[:10])}" if finished else "")
-        + f". Baseline: <strong>{_e(c.name(c.baseline))}</strong>.</p>",
+        + f". Baseline: <strong>{_e(c.name(c.baseline))}</strong>"
+        + (", the organization's current governance" if current else "") + ".</p>",
+    ]
+    warnings = m.get("calibration_warnings") or []
+    if warnings:
+        parts += ['<section id="caution" class="caution"><h2 style="border:0;margin:0 0 6px">Read with care</h2>',
+                  "<ul>", *[f"<li>{_e(w)}</li>" for w in warnings], "</ul></section>"]
+    parts += [
         '<section id="summary"><h2 style="border:0;margin-top:18px">In brief</h2><ul class="brief">',
         *[f"<li>{_e(s)}</li>" for s in summary_sentences(c)],
         "</ul>",
@@ -288,8 +330,7 @@ def render_report(c: Comparison, specs: list[FigureSpec] | None = None, command:
         "<p>Each option is one way of governing customer-experience management; all else about the "
         "company is the same. The chance of success is the share of simulated futures in which the target "
         "adoption was reached; the 95% interval shows how precisely the simulation pins it down.</p>",
-        _table_html(options_table(c), num_cols=("futures", "mean final adoption", "median weeks to 80%",
-                                                "never reached 80%"), swatches=names, cls="options"),
+        *_options_html(c, names),
         "</section>",
         '<section id="figures"><h2>Figures</h2>',
         *[_figure_html(s) for s in specs],

@@ -36,12 +36,14 @@ def options_table(c: Comparison) -> pd.DataFrame:
         p = int(r["point"])
         w80 = "–" if math.isnan(r["median_weeks_to_80"]) else f"{r['median_weeks_to_80']:.0f}"
         rows.append({
+            # The chance of success next to the option's name: on a phone the table scrolls sideways,
+            # and the number a reader came for must be on the first screen.
             "option": r["name"] + (" (baseline)" if p == c.baseline else ""),
-            "description": r["description"],
             "chance of success (95% interval)": f"{pct(r['success'])} ({pct(r['success_lo'])} to "
                                                 f"{pct(r['success_hi'])})",
+            "description": r["description"],
             "mean final adoption": pct(r["mean_final_adoption"]),
-            "median weeks to 80%": w80,
+            "median weeks to 80% (futures that got there)": w80,
             "never reached 80%": pct(r["share_never_80"]),
             "futures": int(r["replications"]),
         })
@@ -87,19 +89,37 @@ def _clear(lo: float, hi: float) -> bool:
     return (lo > 0 or hi < 0) and abs(round(100 * lo)) + abs(round(100 * hi)) > 0
 
 
+def _q(name: str) -> str:
+    """An option's name inside a sentence: quoted when it holds commas ("advisory owner, no committee")."""
+    return f"\u201c{name}\u201d" if "," in name else name
+
+
 def _describe(c: Comparison, p: int) -> str:
-    d = c.description(p)
-    return f"{c.name(p)} ({d[0].lower() + d[1:]})" if d else c.name(p)
+    """The option's name, with its description in brackets when that is short and says something of its own.
+
+    A description every option shares describes the organization, not the option, and a long
+    one (a study's) would bury the sentence: both are left to the options table.
+    """
+    d = c.description(p).strip().rstrip(".")
+    shared = c.summary["description"].astype(str).nunique() == 1
+    if not d or shared or len(d) > 70 or ". " in d:
+        return _q(c.name(p))
+    return f"{_q(c.name(p))} ({d[0].lower() + d[1:]})"
 
 
 def _speed(c: Comparison, p: int, who: str) -> str:
+    # Worded from the same number, rounded the same way, as the table's "never reached 80%" column,
+    # so the two can never disagree (2.5% reached is 97.5% never: "98%" in both places).
     r = c.summary.set_index("point").loc[p]
-    reached = 1 - r["share_never_80"]
+    never = r["share_never_80"]
     within = f"within {c.ticks} weeks" if c.ticks else "within the horizon"
-    if reached == 0:
+    if never == 1:
         return f"{who}, adoption never reached 80% {within}"
-    share = "in every future" if reached == 1 else f"in {pct(reached)} of futures"
-    return f"{who}, adoption reached 80% {share}, after a median of {r['median_weeks_to_80']:.0f} weeks"
+    if never == 0:
+        return (f"{who}, adoption reached 80% in every future, after a median of "
+                f"{r['median_weeks_to_80']:.0f} weeks")
+    return (f"{who}, adoption never reached 80% {within} in {pct(never)} of futures; where it did, it took a "
+            f"median of {r['median_weeks_to_80']:.0f} weeks")
 
 
 def summary_sentences(c: Comparison) -> list[str]:
@@ -147,7 +167,7 @@ def summary_sentences(c: Comparison) -> list[str]:
                            f"{pts(r['estimate'])[1:]} points smaller when combined with {bb} (95% interval "
                            f"{_ci_pts(r['lo'], r['hi'])})"
                            + ("; with both, success is already close to 100%, so there is little left to gain."
-                              if ceiling else "; having one matters more than having both."))
+                              if ceiling else "; each adds less when the other is already in place."))
         elif len(inter):
             fac_out.append("No clear interaction between the choices: within the simulation's precision their "
                        "effects simply add up.")
@@ -168,10 +188,12 @@ def summary_sentences(c: Comparison) -> list[str]:
         worse = e[(e["diff_success_hi"] < 0).to_numpy() & clear_e]
         if len(worse):
             out.append("Clearly worse than the baseline: " + "; ".join(
-                f"{r['name']} ({pct(r['success'])}, {pts(r['diff_success'])} points)" for _, r in worse.iterrows())
+                f"{_q(r['name'])} ({pct(r['success'])}, {pts(r['diff_success'])} points)"
+                for _, r in worse.iterrows())
                 + ".")
         out += fac_out
-        out.append("Speed: " + _speed(c, b, "under the baseline") + "; " + _speed(c, p, f"under {c.name(p)}") + ".")
+        out.append("Speed: " + _speed(c, b, "under the baseline") + ". " + _speed(c, p, f"Under {_q(c.name(p))}")
+                   + ".")
     out.append("These are results of a simulation model under stated assumptions, not a forecast for a "
                "particular company: read them as how the governance choices shift the odds, and check the "
                "assumptions below against your own organization.")
