@@ -13,6 +13,13 @@ Parts:
   give byte-identical tables;
 - ``sobol``: ``experiments/sobol_reference.toml`` end to end with 2 workers, then
   ``cxsim analyze`` (target: under 5 minutes on a 2-core machine);
+- ``store``: the governance factorial's store in three layouts side by side: before the
+  lean store (every column in ``timeseries.parquet``, pyarrow's defaults with zstd), lean
+  with every replication's per-agent columns (``per_agent = true``: ``agents.parquet``
+  apart, dictionary only where values are few, byte-stream-split zstd-1 floats), and as
+  shipped (``per_agent = "summary"``); bytes, seconds to write (the first two: the same
+  tables rewritten), batch wall time, seconds to read the time series' metrics (as
+  ``load_results(...).timeseries``) and the department data of one point, best of 3;
 - ``memory``: peak resident memory of a one-process run of 10,000 and of 100,000
   replications of the reference scenario (streaming: the ratio should stay under
   about 1.5).
@@ -100,6 +107,68 @@ def bench_sobol(tmp: Path) -> list[dict]:
              "target": "< 300 s", "analyze_s": round(a_secs, 1)}]
 
 
+def bench_store(tmp: Path, repeats: int = 3) -> list[dict]:
+    """Result rows: the main job's store in the layout before the lean store and in today's, side by side."""
+    import pyarrow.parquet as pq
+
+    from cxsim.batch import load_results
+    from cxsim.batch.store import AGENTS, parquet_options
+
+    # The main job as shipped (per-agent summaries), and with every replication's per-agent columns.
+    shipped = (ROOT / "experiments/governance_factorial.toml").read_text()
+    full_file = tmp / "governance_full.toml"
+    full_file.write_text(shipped.replace('per_agent = "summary"', "per_agent = true"))
+    runs = {}
+    for label, exp in (("summary", "experiments/governance_factorial.toml"), ("full", str(full_file))):
+        runs[label] = tmp / f"store-{label}"
+        secs = _timed([*CXSIM, "batch", exp, "--out", str(runs[label]), "-q"])
+        runs[label + "_s"] = secs
+    out = runs["full"]
+    ts, ag = pq.read_table(out / "timeseries.parquet"), pq.read_table(out / f"{AGENTS}.parquet")
+    rp = pq.read_table(out / "replications.parquet")
+    wide = ts
+    for c in ag.column_names[3:]:
+        wide = wide.append_column(c, ag.column(c))
+    layouts = {"before: one timeseries file, pyarrow defaults, zstd (per_agent = true)": {
+                   "timeseries": (wide, {"compression": "zstd"}), "replications": (rp, {"compression": "zstd"})},
+               "lean, per_agent = true (agents.parquet apart, per-column encodings, zstd-1)": {
+                   "timeseries": (ts, parquet_options(ts.schema)), AGENTS: (ag, parquet_options(ag.schema)),
+                   "replications": (rp, parquet_options(rp.schema))}}
+    rows = []
+    for label, files in layouts.items():
+        d = tmp / f"store-{len(rows)}"
+        d.mkdir()
+        for f in ("manifest.json", "points.parquet", "summary.csv"):
+            (d / f).write_bytes((out / f).read_bytes())
+        write = min(_seconds(lambda: [pq.write_table(t, d / f"{n}.parquet", row_group_size=1 << 17, **kw)
+                                      for n, (t, kw) in files.items()]) for _ in range(repeats))
+        rows.append(_store_row(label, d, load_results, repeats, write_s=round(write, 2)))
+    rows.append(_store_row('lean, as shipped: per_agent = "summary" (agents_summary.parquet)', runs["summary"],
+                           load_results, repeats, batch_wall_s=round(runs["summary_s"], 1)))
+    rows[1]["batch_wall_s"] = round(runs["full_s"], 1)
+    rows.append({"benchmark": "target (issue 12): the main job's store", "store_mb": "< 40"})
+    return rows
+
+
+def _store_row(label: str, d: Path, load_results, repeats: int, **extra) -> dict:
+    size = sum(f.stat().st_size for f in d.iterdir() if f.is_file())
+    res = load_results(d)
+    read = min(_seconds(lambda: res.read_timeseries()) for _ in range(repeats))
+    dept = [c for c in res.timeseries_columns if c.startswith("adoption:")]
+    if dept:
+        read_dept = min(_seconds(lambda: res.read_timeseries(dept, [0])) for _ in range(repeats))
+    else:
+        read_dept = min(_seconds(lambda: res.agent_summary(None, [0])) for _ in range(repeats))
+    return {"benchmark": f"main job's store, {label}", "store_mb": round(size / 1e6, 1), **extra,
+            "read_metrics_s": round(read, 2), "read_dept_one_point_s": round(read_dept, 3)}
+
+
+def _seconds(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
 def bench_memory(tmp: Path, ticks: int, sizes=(10_000, 100_000)) -> list[dict]:
     """Result rows: peak memory of one process at each of the two ``sizes``, and the ratio of the two peaks."""
     rows, peaks = [], {}
@@ -124,7 +193,7 @@ def bench_memory(tmp: Path, ticks: int, sizes=(10_000, 100_000)) -> list[dict]:
 def main() -> None:
     """Run the parts named on the command line and print the results as a Markdown table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parts = ("governance", "sobol", "memory")
+    parts = ("governance", "store", "sobol", "memory")
     # (no `choices=`: Python 3.11's argparse checks an nargs="*" default list against them and fails)
     ap.add_argument("parts", nargs="*", metavar="PART", help=f"any of {', '.join(parts)} [default: all]")
     ap.add_argument("--memory-ticks", type=int, default=156, help="weeks per replication in the memory runs")
@@ -144,6 +213,8 @@ def main() -> None:
                 rows += bench_governance(tmp)
             elif part == "sobol":
                 rows += bench_sobol(tmp)
+            elif part == "store":
+                rows += bench_store(tmp)
             else:
                 rows += bench_memory(tmp, args.memory_ticks, tuple(int(x) for x in args.memory_sizes.split(",")))
     env = {"python": platform.python_version(), "machine": platform.machine(), "cores": os.cpu_count()}

@@ -15,15 +15,32 @@ from . import _jitcache
 
 _jitcache.refresh()
 
-from .agents import Department, Executive
 from .batch.store import load_results
 from .discovery import discover
 from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
-from .model import CXModel, Decision
 from .scenario import Scenario, load_scenario
 from .simulate import SimulationResult, simulate
 
 __version__ = "0.1.0"
+
+# The Mesa faces are imported on first use: importing Mesa takes a second or two, which
+# every command line, batch worker and report would otherwise pay without using it.
+_LAZY = {"CXModel": "model", "Decision": "model", "Department": "agents", "Executive": "agents"}
+
+
+def __getattr__(name: str):
+    """``cxsim.CXModel`` and the other Mesa faces, imported on first access (PEP 562)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 __all__ = [
     "CXModel",

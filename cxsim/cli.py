@@ -462,8 +462,32 @@ def main(argv=None) -> None:
 
 
 # -- commands contributed by other modules (one line each; keep this block last) --------
+class _Deferred(click.Command):
+    """A command whose module is imported only when the command is used (or its help shown).
+
+    For the dashboard, whose module imports Mesa (a second or two), which no other
+    command needs.
+    """
+
+    def __init__(self, name: str, module: str):
+        super().__init__(name)
+        self._module = module
+
+    def _real(self) -> click.Command:
+        import importlib
+
+        return getattr(importlib.import_module(self._module), self.name)
+
+    def make_context(self, info_name, args, parent=None, **extra):  # (the group then invokes the real command)
+        return self._real().make_context(info_name, args, parent=parent, **extra)
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return self._real().get_short_help_str(limit)
+
+
 def _register_optional_commands() -> None:
     import importlib
+    import importlib.util
 
     for module, names in (
         ("cxsim.batch.cli", ("batch", "analyze")),
@@ -471,6 +495,9 @@ def _register_optional_commands() -> None:
         ("cxsim.dashboard.cli", ("dashboard",)),
         ("cxsim.discovery.cli", ("discover",)),
     ):
+        if module == "cxsim.dashboard.cli" and importlib.util.find_spec(module) is not None:
+            cli.add_command(_Deferred("dashboard", module))
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

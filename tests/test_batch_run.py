@@ -318,7 +318,10 @@ def test_stacked_task_tables_equal_simulate_per_point(write_toml):
                                       check_exact=True)
         ts = t["timeseries"].to_pandas().drop(columns="point")
         pd.testing.assert_frame_equal(ts, direct.timeseries[ts.columns], check_exact=True)
-        assert any(":" in c for c in ts.columns)
+        assert not any(":" in c for c in ts.columns)
+        ag = t["agents"].to_pandas().drop(columns="point")  # per-agent columns: their own table, same rows
+        assert any(":" in c for c in ag.columns)
+        pd.testing.assert_frame_equal(ag, direct.timeseries[ag.columns], check_exact=True)
 
 
 def test_resume_verifies_kept_chunks_and_recomputes_damaged_ones(tiny, tmp_path, reference_run, write_toml):
@@ -403,3 +406,133 @@ def test_workers_die_with_their_parent(tmp_path):
             if _alive(p):
                 os.kill(p, signal.SIGKILL)
     assert not list((out / "chunks").glob("*.chunk.json"))
+
+
+def test_lean_store_splits_agents_and_reads_old_stores(tmp_path, write_toml):
+    """Per-agent columns go to agents.parquet (read only when named); an old one-file store reads the same."""
+    text = TINY.format(chunk=4, every=1).replace("timeseries_every = 1", "timeseries_every = 1\nper_agent = true")
+    run = run_experiment(load_experiment(write_toml("a.toml", text)), tmp_path / "a", workers=1)
+    res = load_results(run)
+    assert "agents.parquet" in res.manifest["files"] and (run / "agents.parquet").is_file()
+    assert not any(":" in c for c in pq.read_schema(run / "timeseries.parquet").names)
+    assert not any(":" in c for c in res.timeseries.columns)
+    agents = [c for c in res.timeseries_columns if ":" in c]
+    assert agents and agents[0].startswith("adoption:")
+    sel = res.read_timeseries(columns=["adoption", agents[0], "buy_in"], points=[1, 3])
+    assert list(sel.columns) == ["point", "replication", "tick", "adoption", agents[0], "buy_in"]
+    assert set(sel["point"]) == {1, 3}
+    # The same run as a store written before agents.parquet existed: one timeseries file with every column.
+    old = tmp_path / "old"
+    old.mkdir()
+    for f in run.iterdir():
+        (old / f.name).write_bytes(f.read_bytes())
+    joined = pq.read_table(run / "timeseries.parquet")
+    ag = pq.read_table(run / "agents.parquet")
+    for c in agents:
+        joined = joined.append_column(c, ag.column(c))
+    pq.write_table(joined, old / "timeseries.parquet", compression="zstd")
+    (old / "agents.parquet").unlink()
+    old_res = load_results(old)
+    assert old_res.timeseries_columns == list(joined.schema.names)
+    pd.testing.assert_frame_equal(old_res.read_timeseries(columns=["adoption", agents[0], "buy_in"], points=[1, 3]),
+                                  sel, check_exact=True)
+    from cxsim.compare.store import read_run
+
+    for d in (run, old):
+        rd = read_run(d)
+        assert agents[0] in rd.timeseries_columns
+        pd.testing.assert_frame_equal(rd.timeseries([agents[0]], [2]), res.read_timeseries([agents[0]], [2]),
+                                      check_exact=True)
+
+
+def test_lean_store_encodings(reference_run):
+    """Keys, flags and adoption shares are dictionary-encoded; continuous floats byte-stream-split, zstd throughout."""
+    md = pq.ParquetFile(reference_run / "timeseries.parquet").metadata
+    enc = {md.row_group(0).column(j).path_in_schema: md.row_group(0).column(j).encodings
+           for j in range(md.num_columns)}
+    assert "RLE_DICTIONARY" in enc["tick"] and "RLE_DICTIONARY" in enc["committee_met"]
+    assert "BYTE_STREAM_SPLIT" in enc["buy_in"] and "RLE_DICTIONARY" not in enc["buy_in"]
+    assert md.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_resume_recomputes_a_chunk_whose_agents_file_is_damaged(tmp_path, write_toml):
+    """With per-agent columns kept, a damaged chunk agents file is named and recomputed; tables stay identical."""
+    text = TINY.format(chunk=2, every=1).replace("timeseries_every = 1", "timeseries_every = 1\nper_agent = true")
+    whole = run_experiment(load_experiment(write_toml("w.toml", text)), tmp_path / "whole", workers=1)
+    out = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(load_experiment(write_toml("c.toml", text)), out, workers=1, stop_after=2)
+    cid = [c["id"] for c in json.loads((out / "manifest.json").read_text())["chunks"] if c["status"] == "done"][-1]
+    (out / "chunks" / f"{cid:06d}.agents.parquet").write_bytes(b"PAR1")
+    err = io.StringIO()
+    resume_run(out, workers=1, stream=err)
+    assert f"chunk {cid} " in err.getvalue() and "agents.parquet" in err.getvalue()
+    for t in ("points", "replications", "timeseries", "agents"):
+        assert (out / f"{t}.parquet").read_bytes() == (whole / f"{t}.parquet").read_bytes()
+
+
+def test_per_agent_summary_matches_the_full_rows_for_any_chunking(tmp_path, write_toml):
+    """keep.per_agent = "summary": per point and tick, mean and quantiles of the full rows; bytes chunk-independent."""
+    full_text = TINY.format(chunk=2, every=1).replace("timeseries_every = 1", "timeseries_every = 1\nper_agent = true")
+    full = load_results(run_experiment(load_experiment(write_toml("f.toml", full_text)), tmp_path / "f", workers=1))
+    runs = []
+    for chunk, workers in ((2, 1), (100, 1), (4, 2)):
+        text = TINY.format(chunk=chunk, every=1).replace("timeseries_every = 1",
+                                                         'timeseries_every = 1\nper_agent = "summary"')
+        runs.append(run_experiment(load_experiment(write_toml(f"s{chunk}.toml", text)), tmp_path / f"s{chunk}",
+                                   workers=workers))
+    assert len({(r / "agents_summary.parquet").read_bytes() for r in runs}) == 1
+    assert not (runs[0] / "agents.parquet").exists()
+    res = load_results(runs[0])
+    assert "agents_summary.parquet" in res.manifest["files"]
+    cols = res.agent_summary_columns
+    agent_cols = [c for c in full.timeseries_columns if ":" in c]
+    assert cols == agent_cols
+    st = res.agent_summary()
+    rows = full.read_timeseries(agent_cols)
+    for (point, col), g in st.groupby(["point", "column"]):
+        sub = rows[rows["point"] == point]
+        x = sub[col].astype(np.float64).groupby(sub["tick"])
+        # medians and quantiles exactly; the mean (math.fsum: correctly rounded) to float64 rounding
+        np.testing.assert_array_equal(g["median"].to_numpy(), x.median().to_numpy())
+        np.testing.assert_allclose(g["mean"].to_numpy(), x.mean().to_numpy(), rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(g["q95"].to_numpy(), x.quantile(0.95).to_numpy())
+        assert (g["replications"] == 6).all()
+    sel = res.agent_summary([agent_cols[0]], [1])
+    assert set(sel["point"]) == {1} and set(sel["column"]) == {agent_cols[0]}
+
+
+def test_per_agent_accepts_true_false_or_summary(write_toml):
+    """keep.per_agent other than true, false or "summary" is one line naming the key."""
+    from cxsim.errors import ExperimentError
+
+    text = TINY.format(chunk=2, every=1).replace("timeseries_every = 1", 'timeseries_every = 1\nper_agent = "all"')
+    with pytest.raises(ExperimentError, match='keep.per_agent.*"summary"'):
+        load_experiment(write_toml("bad.toml", text))
+
+
+def test_compare_draws_department_and_buy_in_figures_from_a_summary_store(tmp_path, write_toml, capsys):
+    """`cxsim compare` on a per_agent = "summary" run draws the department heatmap and the buy-in panels."""
+    from cxsim.cli import main
+
+    text = TINY.format(chunk=6, every=1).replace("timeseries_every = 1", 'timeseries_every = 1\nper_agent = "summary"')
+    run = run_experiment(load_experiment(write_toml("s.toml", text)), tmp_path / "s", workers=1)
+    out = tmp_path / "cmp"
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", str(run), "--out", str(out), "--resamples", "200"])
+    assert exc.value.code == 0, capsys.readouterr().err
+    assert (out / "departments.png").is_file() and (out / "buy_in.png").is_file()
+    assert "per-department" not in capsys.readouterr().out
+
+
+def test_per_agent_summary_of_a_point_too_big_to_hold_is_the_same(tmp_path, write_toml):
+    """A point summarized a few columns at a time (max_values small) gives the same agents_summary.parquet."""
+    from cxsim.batch.store import summarize_agents
+
+    text = TINY.format(chunk=2, every=1).replace("timeseries_every = 1", 'timeseries_every = 1\nper_agent = "summary"')
+    exp = load_experiment(write_toml("big.toml", text))
+    with pytest.raises(KeyboardInterrupt):  # keep the chunks: stop right after the last one
+        run_experiment(exp, tmp_path / "r", workers=1, stop_after=len(plan_chunks(4, 6, 2)))
+    chunks = [(c.id, c.points) for c in plan_chunks(4, 6, 2)]
+    whole = summarize_agents(tmp_path / "r", chunks, 4).read_bytes()
+    assert summarize_agents(tmp_path / "r", chunks, 4, max_values=200).read_bytes() == whole

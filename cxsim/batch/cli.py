@@ -113,7 +113,10 @@ def _print_summary(run_dir: Path, workers: int) -> None:
               help="Hold a parameter at one value at every point, e.g. committee.cadence_weeks=2 or "
                    "executives.cfo.jealousy=0.6. Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
-def batch(experiment, workers, out, resume, reps, seed, ticks, overrides, quiet):
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the chunks on Dask: tcp://HOST:PORT (a running `dask scheduler`) or local:N (a LocalCluster "
+                   "of N workers); needs pip install 'cxsim[cluster]'. See docs/cluster.md.")
+def batch(experiment, workers, out, resume, reps, seed, ticks, overrides, quiet, scheduler):
     """Run EXPERIMENT (a .toml file or a shipped name) on worker processes into a results store."""
     from ..errors import ResultsError
     from .experiment import load_experiment
@@ -143,14 +146,21 @@ def batch(experiment, workers, out, resume, reps, seed, ticks, overrides, quiet)
                                *(exp.calibration_warnings if exp else [])]):
         echo(f"warning: {line}", err=True)
     target = resume if resume is not None else (out if out is not None else default_run_dir(exp))
+    from contextlib import nullcontext
+
+    from .cluster import dask_executor
+
     try:
-        if resume is not None:
-            if read_manifest(resume).get("complete"):
-                echo(f"{resume}: already complete; nothing to resume")
-                return
-            run_dir = resume_run(resume, exp, workers=workers, quiet=quiet, stop_after=stop_after)
-        else:
-            run_dir = run_experiment(exp, target, workers=workers, quiet=quiet, stop_after=stop_after)
+        if resume is not None and read_manifest(resume).get("complete"):
+            echo(f"{resume}: already complete; nothing to resume")
+            return
+        with dask_executor(scheduler) if scheduler else nullcontext((None, workers)) as (executor, workers):
+            if resume is not None:
+                run_dir = resume_run(resume, exp, workers=workers, quiet=quiet, stop_after=stop_after,
+                                     executor=executor)
+            else:
+                run_dir = run_experiment(exp, target, workers=workers, quiet=quiet, stop_after=stop_after,
+                                         executor=executor)
     except KeyboardInterrupt:
         try:
             n = len(read_manifest(target)["chunks"])

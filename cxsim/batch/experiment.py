@@ -17,7 +17,9 @@ and a design::
 
     [keep]
     metrics = ["adoption", "buy_in"]       # default: every metric and event
-    per_agent = false                      # per-department/executive columns
+    per_agent = false                      # per-department/executive columns: false, true
+                                           # (every replication, agents.parquet) or "summary"
+                                           # (per point and week: mean and quantiles)
     timeseries_every = 4                   # keep every 4th week (and the last)
 
     [design]
@@ -97,10 +99,15 @@ MAX_CHUNK_ROWS = 10_000_000
 
 @dataclass(frozen=True)
 class Keep:
-    """What a run stores per tick: which metrics, per-agent columns or not, every k-th tick."""
+    """What a run stores per tick: which metrics, per-agent columns or not, every k-th tick.
+
+    ``per_agent``: ``False`` (none), ``True`` (every replication's, in ``agents.parquet``)
+    or ``"summary"`` (per point and tick: mean and quantiles over the replications, in
+    ``agents_summary.parquet``; what the report's department and buy-in figures need).
+    """
 
     metrics: tuple[str, ...] = tuple((*METRICS, *EVENTS))
-    per_agent: bool = False
+    per_agent: bool | str = False
     timeseries_every: int = 1
 
 
@@ -451,8 +458,8 @@ def experiment_from_dict(data: Mapping[str, Any], file: str = "<experiment>", ba
             raise ExperimentError(file, f"keep.metrics[{i}]", "unknown metric" + did_you_mean(str(m), known)
                                   + "; allowed: " + ", ".join(known), m)
     per_agent = keep_t.get("per_agent", False)
-    if not isinstance(per_agent, bool):
-        raise ExperimentError(file, "keep.per_agent", "expected true or false", per_agent)
+    if not isinstance(per_agent, bool) and per_agent != "summary":
+        raise ExperimentError(file, "keep.per_agent", "expected true, false or \"summary\"", per_agent)
     every = _int(keep_t, "timeseries_every", file, 1, 1, 5200, where="keep.timeseries_every")
     keep = Keep(tuple(dict.fromkeys(metrics)), per_agent, every)
 

@@ -1,4 +1,4 @@
-"""Run an experiment: chunks of (points, replications) on worker processes, into the results store.
+"""Run an experiment: chunks of (points, replications) on workers (local or a cluster), into the results store.
 
 A chunk is one design point and a range of replications, or (when a point has
 fewer replications than ``chunk_size``) several whole points. Replication ``k``
@@ -10,23 +10,30 @@ A task is one or more chunks with the same replication range: their points run
 together in stacked engines (:func:`cxsim.simulate.run_points`, up to
 ``STACK_REPLICATIONS`` replications each), which spreads the engine's fixed
 per-week cost over many points; the results are bit-identical to one
-:func:`cxsim.simulate.run_batch` per point. The task then writes each of its
-chunks on its own (atomically), so the store and resuming work chunk by chunk.
+:func:`cxsim.simulate.run_batch` per point. Each of the task's chunks is then
+written on its own (atomically), so the store and resuming work chunk by chunk.
 
-Workers are ``spawn``-started processes that ignore Ctrl-C and die with their
-parent (:func:`die_with_parent`); the parent catches Ctrl-C, stops the pool and
-records which chunks are done. Each worker writes its
-chunks itself, so the parent never holds more than a progress count.
+Tasks run on any :class:`concurrent.futures.Executor`: by default a pool of
+``spawn``-started local processes that ignore Ctrl-C and die with their parent
+(:func:`die_with_parent`); or a Dask cluster's (``cxsim batch --scheduler``, see
+``docs/cluster.md``), ``mpi4py.futures``, ... Workers return their chunks' tables and
+this (coordinating) process is the only writer of the store: it writes each chunk
+as its task finishes, keeps at most two tasks per worker in flight (so its memory is
+flat in the number of points), and on Ctrl-C stops the pool and records which chunks
+are done. Every task carries the coordinator's :func:`code_fingerprint`; a worker
+running other code refuses it (:class:`WorkerVersionError`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
 import signal
 import sys
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -37,6 +44,7 @@ import pyarrow as pa
 
 from .._jitcache import warm_up
 from ..errors import ResultsError
+from ..metrics import OUTCOMES
 from ..provenance import command_line, git_commit, now_iso, package_versions
 from ..safeio import check_parents, naming
 from ..simulate import STACK_REPLICATIONS
@@ -50,6 +58,8 @@ from .experiment import (
     scenario_record,
 )
 from .store import (
+    AGENTS,
+    AGENTS_SUMMARY,
     CHUNK_DIR,
     assemble,
     clean_partial,
@@ -61,6 +71,7 @@ from .store import (
     remove_chunks,
     require_keys,
     summarize,
+    summarize_agents,
     verify_chunk,
     write_chunk,
     write_json,
@@ -117,33 +128,47 @@ def plan_tasks(chunks: Sequence[Chunk], budget: int) -> list[list[Chunk]]:
 
 
 # ---------------------------------------------------------------------------- the work of one task
-def _column(a: np.ndarray) -> pa.Array:
-    return pa.array(np.ascontiguousarray(a))
+def _point_tables(point: int, batch, ticks: int, keep: Keep) -> dict[str, pa.Table]:
+    """One point's replications, (kept) timeseries rows and, with ``keep.per_agent``, per-agent rows.
 
+    Built straight from the recorder's ``(ticks + 1, R)`` arrays (no DataFrame in between):
+    rows in (replication, tick) order, the values the recorder holds, bit for bit.
+    """
+    rec, reps = batch.recorder, batch.replications
+    n, R = rec.n, reps.size
+    every_tick = np.arange(n, dtype=np.int64)
+    kept = every_tick[(every_tick % keep.timeseries_every == 0) | (every_tick == ticks)]
+    k = kept.size
+    point_col = pa.array(np.full(R, point, dtype=np.int64))
+    rp_cols = {"point": point_col, "replication": pa.array(reps.astype(np.int64, copy=False))}
+    rp_cols.update({o: pa.array(np.ascontiguousarray(batch.outcomes[o])) for o in OUTCOMES})
 
-def _point_tables(point: int, batch, ticks: int, keep: Keep) -> tuple[pa.Table, pa.Table]:
-    """One point's replications and (kept) timeseries rows."""
-    rp = batch.replications_table().drop(columns="scenario")
-    rp_cols = {"point": np.full(len(rp), point, dtype=np.int64)}
-    rp_cols.update({c: rp[c].to_numpy() for c in rp.columns})
-    rp_table = pa.table({k: _column(v) for k, v in rp_cols.items()})
+    def keyed() -> dict[str, pa.Array]:
+        return {"point": pa.array(np.full(k * R, point, dtype=np.int64)),
+                "replication": pa.array(np.repeat(reps.astype(np.int64, copy=False), k)),
+                "tick": pa.array(np.tile(kept, R))}
 
-    ts = batch.timeseries()
-    tick = ts["tick"].to_numpy()
-    rows = (tick % keep.timeseries_every == 0) | (tick == ticks)
-    metric_cols = [m for m in keep.metrics if m in ts.columns]
+    def long(a: np.ndarray) -> pa.Array:  # (n, R) -> the kept ticks of each replication in turn
+        return pa.array(a[kept].T.ravel())
+
+    ts_cols = keyed()
+    ts_cols.update({m: long(rec.series[m][:n]) for m in keep.metrics if m in rec.series})
+    out = {"replications": pa.table(rp_cols), "timeseries": pa.table(ts_cols)}
     if keep.per_agent:
-        metric_cols += [c for c in ts.columns if ":" in c]
-    ts_cols = {"point": np.full(int(rows.sum()), point, dtype=np.int64),
-               "replication": ts["replication"].to_numpy()[rows].astype(np.int64),
-               "tick": tick[rows].astype(np.int64)}
-    ts_cols.update({c: ts[c].to_numpy()[rows] for c in metric_cols})
-    return rp_table, pa.table({k: _column(v) for k, v in ts_cols.items()})
+        eng = rec.m
+        ag_cols = keyed()
+        ag_cols.update({f"adoption:{d}": long(rec.dept[:n, i, :]) for i, d in enumerate(eng.st.dept_ids)})
+        ag_cols.update({f"buy_in:{e}": long(rec.exec_true[:n, i, :]) for i, e in enumerate(eng.st.exec_ids)})
+        ag_cols.update({f"expressed:{e}": long(rec.exec_expr[:n, i, :]) for i, e in enumerate(eng.st.exec_ids)})
+        out[AGENTS] = pa.table(ag_cols)
+    return out
 
 
 def task_tables(chunk_items: Sequence[Sequence[tuple[int, Any]]], lo: int, hi: int, seed: int, ticks: int, keep: Keep,
                 progress: Callable[[int], None] | None = None) -> list[dict[str, pa.Table]]:
-    """Simulate replications ``lo .. hi - 1`` of every ``(point, scenario)`` of several chunks; each chunk's two tables.
+    """Simulate replications ``lo .. hi - 1`` of every ``(point, scenario)`` of several chunks; each chunk's tables.
+
+    Each chunk gets ``replications`` and ``timeseries``, and ``agents`` with ``keep.per_agent``.
 
     All points run together (stacked where their organizations match); ``progress``
     is called once per simulated week of each engine with its replication count.
@@ -152,41 +177,78 @@ def task_tables(chunk_items: Sequence[Sequence[tuple[int, Any]]], lo: int, hi: i
 
     flat = [item for items in chunk_items for item in items]
     batches = run_points([sc for _, sc in flat], np.arange(lo, hi, dtype=np.int64), seed, ticks,
-                         per_agent=keep.per_agent, progress=progress)
+                         per_agent=bool(keep.per_agent), progress=progress)
     out, i = [], 0
     for items in chunk_items:
-        rp_parts, ts_parts = [], []
+        parts: dict[str, list[pa.Table]] = {}
         for point, _ in items:
-            rp, ts = _point_tables(point, batches[i], ticks, keep)
+            for name, t in _point_tables(point, batches[i], ticks, keep).items():
+                parts.setdefault(name, []).append(t)
             batches[i] = None  # (free each point's arrays once its tables exist)
             i += 1
-            rp_parts.append(rp)
-            ts_parts.append(ts)
-        out.append({"replications": pa.concat_tables(rp_parts), "timeseries": pa.concat_tables(ts_parts)})
+        out.append({name: pa.concat_tables(ts) if len(ts) > 1 else ts[0] for name, ts in parts.items()})
     return out
 
 
 def chunk_tables(items: Sequence[tuple[int, Any]], lo: int, hi: int, seed: int, ticks: int, keep: Keep,
                  progress: Callable[[int], None] | None = None) -> dict[str, pa.Table]:
-    """Simulate replications ``lo .. hi - 1`` of each ``(point, scenario)``; the chunk's two tables."""
+    """Simulate replications ``lo .. hi - 1`` of each ``(point, scenario)``; the chunk's tables."""
     return task_tables([items], lo, hi, seed, ticks, keep, progress)[0]
 
 
-def run_task(task: dict) -> list[tuple[int, int, dict]]:
-    """Worker entry point (top level, so ``spawn`` can pickle it): simulate a task, write each of its chunks.
+def run_task(task: dict) -> list[tuple[int, dict[str, pa.Table]]]:
+    """Worker entry point (top level, so ``spawn`` and Dask can pickle it): simulate a task; each chunk's tables.
 
-    Returns ``(chunk id, replications, record)`` per chunk.
+    Returns ``(chunk id, tables)`` per chunk; the coordinating process writes them, so a
+    worker needs no access to the store. A worker whose code differs from the
+    coordinator's (:func:`code_fingerprint`) refuses the task with
+    :class:`WorkerVersionError`, since bit-identical tables need the same code everywhere.
     """
+    mine = code_fingerprint()
+    if task.get("fingerprint") not in (None, mine):
+        raise WorkerVersionError(_mismatch(task["fingerprint"], mine))
     pause = os.environ.get(_PAUSE_ENV)
     if pause:  # testing hook: a task that takes long (so a test can kill the parent mid-task), saying so
-        (Path(task["run_dir"]) / f".paused-{os.getpid()}").touch()
+        try:
+            (Path(task["run_dir"]) / f".paused-{os.getpid()}").touch()
+        except OSError:
+            pass
         time.sleep(float(pause))
     tables = task_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"])
-    done = []
-    for cid, pts, t in zip(task["ids"], task["points"], tables):
-        rec = write_chunk(Path(task["run_dir"]), cid, t, pts, (task["lo"], task["hi"]), task["plan_hash"])
-        done.append((cid, t["replications"].num_rows, rec))
-    return done
+    return list(zip(task["ids"], tables))
+
+
+class WorkerVersionError(ResultsError):
+    """A worker runs other cxsim code (or numpy, numba) than the coordinator."""
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> dict[str, str]:
+    """What must match between coordinator and workers for bit-identical tables.
+
+    The versions of cxsim, numpy and numba, and a SHA-256 of cxsim's Python sources
+    (so two checkouts at different commits with the same version number differ too).
+    """
+    import numba
+
+    from .. import __version__
+
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        if "dashboard" in f.relative_to(root).parts:  # (the workshop app never runs in a batch)
+            continue
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return {"cxsim": __version__, "code": h.hexdigest()[:12], "numpy": np.__version__, "numba": numba.__version__}
+
+
+def _mismatch(coordinator: dict, worker: dict) -> str:
+    import socket
+
+    diff = ", ".join(f"{k} {worker.get(k)} (coordinator: {coordinator.get(k)})"
+                     for k in coordinator if worker.get(k) != coordinator.get(k))
+    return (f"worker on {socket.gethostname()} runs {diff}; install the coordinator's cxsim (same commit), numpy "
+            "and numba on every node (bit-identical tables need the same code everywhere)")
 
 
 _PAUSE_ENV = "CXSIM_BATCH_TASK_PAUSE"  # testing hook: seconds each worker task sleeps before simulating
@@ -328,6 +390,8 @@ def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
                    for c in chunks],
         "complete": False,
         "files": ["manifest.json", "points.parquet", "replications.parquet", "timeseries.parquet", "summary.csv"]
+                 + ([f"{AGENTS_SUMMARY}.parquet"] if exp.keep.per_agent == "summary"
+                    else [f"{AGENTS}.parquet"] if exp.keep.per_agent else [])
                  + (["design.parquet"] if exp.sample.raw is not None else []),
     }
     write_json(out / "manifest.json", manifest)
@@ -335,28 +399,34 @@ def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
 
 
 def run_experiment(exp: Experiment, out: str | Path | None = None, workers: int | None = None, quiet: bool = True,
-                   stream=None, stop_after: int | None = None) -> Path:
+                   stream=None, stop_after: int | None = None, executor: Executor | None = None) -> Path:
     """Run every chunk of ``exp`` into a new results directory and assemble the tables.
 
     Args:
         exp: a loaded experiment (:func:`~cxsim.batch.load_experiment`).
         out: the results directory (must not hold files) [default: :func:`default_run_dir`].
-        workers: worker processes [default: all cores]; 1 runs in this process.
+        workers: worker processes [default: all cores]; 1 runs in this process. With
+            ``executor``: how many tasks it runs at once (sizes the tasks; default: all cores).
         quiet: no progress bar (it is also off when ``stream`` is not a terminal).
         stream: where the progress bar goes [default: stderr].
         stop_after: testing hook: behave as if Ctrl-C were pressed after this many chunks.
+        executor: any :class:`concurrent.futures.Executor` to run the tasks on (a Dask
+            ``Client.get_executor()``, ``mpi4py.futures.MPIPoolExecutor``, ...) [default: a
+            pool of ``workers`` local processes]. Its workers need the same cxsim, numpy and
+            numba (checked); they return tables, and only this process writes the store.
 
     Returns:
-        The results directory.
+        The results directory; its tables are bit-identical whatever the executor.
 
     Raises:
         ResultsError: ``out`` already holds files.
+        WorkerVersionError: a worker runs other code than this process.
         KeyboardInterrupt: on Ctrl-C, after recording the finished chunks in the manifest.
     """
     out = Path(out) if out is not None else default_run_dir(exp)
     chunks = plan_chunks(len(exp.points), exp.replications, exp.chunk_size)
     manifest = _start(exp, out, chunks)
-    return _execute(exp, out, manifest, chunks, workers, quiet, stream, stop_after)
+    return _execute(exp, out, manifest, chunks, workers, quiet, stream, stop_after, executor)
 
 
 def load_for_resume(run_dir: str | Path, experiment: Experiment | None = None) -> tuple[Experiment, dict]:
@@ -379,11 +449,12 @@ def load_for_resume(run_dir: str | Path, experiment: Experiment | None = None) -
 
 
 def resume_run(run_dir: str | Path, experiment: Experiment | None = None, workers: int | None = None,
-               quiet: bool = True, stream=None, stop_after: int | None = None) -> Path:
+               quiet: bool = True, stream=None, stop_after: int | None = None,
+               executor: Executor | None = None) -> Path:
     """Run the missing chunks of an interrupted run and assemble its tables.
 
     The finished chunks are kept as they are; the final tables are bit-identical to
-    those of an uninterrupted run.
+    those of an uninterrupted run, whichever executor ran the first part or this one.
     """
     run_dir = Path(run_dir)
     exp, manifest = load_for_resume(run_dir, experiment)
@@ -395,7 +466,7 @@ def resume_run(run_dir: str | Path, experiment: Experiment | None = None, worker
         raise ResultsError(f"{run_dir / 'manifest.json'}: damaged manifest: its chunk list differs from the "
                            "experiment's plan; start a new run instead")
     (run_dir / CHUNK_DIR).mkdir(exist_ok=True)
-    return _execute(exp, run_dir, manifest, chunks, workers, quiet, stream, stop_after)
+    return _execute(exp, run_dir, manifest, chunks, workers, quiet, stream, stop_after, executor)
 
 
 def kept_ticks(ticks: int, every: int) -> int:
@@ -425,7 +496,7 @@ def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: 
 
 
 def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], workers: int | None, quiet: bool,
-             stream, stop_after: int | None) -> Path:
+             stream, stop_after: int | None, executor: Executor | None = None) -> Path:
     t0, started = time.perf_counter(), now_iso()
     # Compile the kernels here, once, rather than silently in every worker.
     warm_up(exp.points[0].scenario, None if quiet else lambda line: print(line, file=stream or sys.stderr, flush=True))
@@ -445,28 +516,32 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     bar = progress_bar(total, exp.name, quiet, stream, initial=sum(c.size for c in chunks if c.id in done))
     bar.set_postfix_str(f"points {int((per_point == R).sum())}/{len(exp.points)}", refresh=False)
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
+    in_process = executor is None and n_workers == 1
     # Stack up to STACK_REPLICATIONS replications per task, but leave each worker a few tasks.
     pending_size = sum(c.size for c in pending)
-    budget = STACK_REPLICATIONS if n_workers == 1 else min(
+    budget = STACK_REPLICATIONS if in_process else min(
         STACK_REPLICATIONS, max(-(-pending_size // (3 * n_workers)), max((c.size for c in pending), default=1)))
     budget = min(budget, max(1, MAX_CHUNK_ROWS // (exp.ticks + 1)))  # a task's tables stay within memory
     tasks = plan_tasks(pending, budget)
 
     plan_hash = manifest["plan_hash"]
+    fingerprint = code_fingerprint()
 
     def task(cs: list[Chunk]) -> dict:
-        return {"run_dir": str(out), "ids": [c.id for c in cs], "points": [c.points for c in cs],
-                "plan_hash": plan_hash,
+        return {"run_dir": str(out), "ids": [c.id for c in cs], "fingerprint": fingerprint,
                 "items": [[(p, exp.points[p].scenario) for p in c.points] for c in cs],
                 "lo": cs[0].lo, "hi": cs[0].hi, "seed": exp.seed, "ticks": exp.ticks, "keep": exp.keep}
 
     by_id = {c.id: c for c in chunks}
     finished_now = 0
 
-    def finished(cid: int) -> None:
+    def finished(cid: int, tables: dict[str, pa.Table], counted: bool) -> None:
         nonlocal finished_now
         c = by_id[cid]
+        records[cid] = write_chunk(out, cid, tables, c.points, (c.lo, c.hi), plan_hash)
         done.add(cid)
+        if not counted:
+            bar.update(c.size)
         per_point[list(c.points)] += c.hi - c.lo
         bar.set_postfix_str(f"points {int((per_point == R).sum())}/{len(exp.points)}", refresh=False)
         finished_now += 1
@@ -474,7 +549,7 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
             raise KeyboardInterrupt  # testing hook: a Ctrl-C right after this chunk
 
     try:
-        if n_workers == 1:
+        if in_process:
             for cs in tasks:
                 size = sum(c.size for c in cs)
                 tick = _TickProgress(bar, 1.0 / max(exp.ticks, 1))
@@ -482,17 +557,20 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 tables = task_tables(t["items"], t["lo"], t["hi"], exp.seed, exp.ticks, exp.keep, tick)
                 bar.update(size - tick.sent)
                 for c in cs:
-                    records[c.id] = write_chunk(out, c.id, tables.pop(0), c.points, (c.lo, c.hi), plan_hash)
-                    finished(c.id)
+                    finished(c.id, tables.pop(0), counted=True)
                 del tables
-        elif pending:
-            ctx = multiprocessing.get_context("spawn")
-            with ctx.Pool(n_workers, initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-                for results in pool.imap_unordered(run_task, (task(cs) for cs in tasks)):
-                    for cid, n, rec in results:
-                        bar.update(n)
-                        records[cid] = rec
-                        finished(cid)
+        elif tasks:
+            own = executor is None
+            pool = executor or _local_pool(n_workers)
+            try:
+                for cid, tables in _run_tasks(pool, [task(cs) for cs in tasks], 2 * n_workers):
+                    finished(cid, tables, counted=False)
+            except BaseException:
+                if own:
+                    _stop_pool(pool)
+                raise
+            if own:
+                pool.shutdown(wait=True)
     except BaseException:
         bar.close()
         _record(out, manifest, chunks, done, t0, started, complete=False, records=records)
@@ -503,10 +581,62 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     order = [c.id for c in chunks]
     assemble(out, order, "replications")
     assemble(out, order, "timeseries")
+    if exp.keep.per_agent == "summary":
+        summarize_agents(out, [(c.id, c.points) for c in chunks], len(exp.points))
+    elif exp.keep.per_agent:
+        assemble(out, order, AGENTS)
     summarize(out, read_parquet(out / "points.parquet", columns=["point", "name"]))
     _record(out, manifest, chunks, done, t0, started, complete=True, records=records)
     remove_chunks(out)
     return out
+
+
+def _local_pool(n_workers: int) -> Executor:
+    """Today's local pool: ``spawn``-started processes that ignore Ctrl-C and die with this one."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                               initargs=(os.getpid(),))
+
+
+def _stop_pool(pool) -> None:
+    """Stop a local pool at once (Ctrl-C, an error): cancel what waits, terminate what runs."""
+    processes = dict(getattr(pool, "_processes", None) or {})  # (private, but there since Python 3.2)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes.values():
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes.values():
+        proc.join(timeout=10)
+
+
+def _run_tasks(executor: Executor, tasks: list[dict], in_flight: int):
+    """Yield ``(chunk id, tables)`` as tasks finish on ``executor``, with at most ``in_flight`` submitted at once.
+
+    Bounding the tasks in flight keeps the coordinator's memory flat in the number of
+    points (results arrive as fast as they are written); a task whose worker died is
+    the executor's to rerun (Dask does), anything else it raises ends the run.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    queue = iter(tasks)
+    running: set = set()
+    try:
+        for t in queue:
+            running.add(executor.submit(run_task, t))
+            if len(running) >= in_flight:
+                break
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                results = fut.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    running.add(executor.submit(run_task, nxt))
+                yield from results
+    finally:
+        for fut in running:
+            fut.cancel()
 
 
 def _verified_chunks(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk],
@@ -526,7 +656,7 @@ def _verified_chunks(exp: Experiment, out: Path, manifest: dict, chunks: list[Ch
                 say(f"{out}: chunk {c.id} is marked done in manifest.json but its files are missing; recomputing it")
             continue
         problem = verify_chunk(out, c.id, c.points, c.lo, c.hi, manifest["plan_hash"], c.size * per_rep,
-                               entries.get(c.id))
+                               entries.get(c.id), agents=exp.keep.per_agent)
         if problem is None:
             done.add(c.id)
             records[c.id] = read_chunk_record(out, c.id)

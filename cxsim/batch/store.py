@@ -9,12 +9,30 @@ Layout of ``results/<experiment>/<run-id>/``:
 - ``design.parquet`` (sampled designs only): the sampler's unrounded matrix, for analyses;
 - ``replications.parquet``: ``point``, ``replication`` and the outcomes;
 - ``timeseries.parquet``: ``point``, ``replication``, ``tick`` and the kept metrics;
+- ``agents.parquet`` (with ``keep.per_agent`` only): the same rows, in the same order,
+  with the per-department and per-executive columns (``adoption:<dept>``,
+  ``buy_in:<exec>``, ``expressed:<exec>``); :meth:`Results.read_timeseries` reads it
+  only when such a column is asked for (stores written before it existed hold these
+  columns in ``timeseries.parquet``, and are read the same way);
+- ``agents_summary.parquet`` (with ``keep.per_agent = "summary"`` instead): one row per
+  point, tick and per-agent column (``column``), with ``replications``, ``mean``,
+  ``median``, ``q05``, ``q25``, ``q75``, ``q95`` over the replications: what the report's
+  department and buy-in figures need, in a few hundred kilobytes;
 - ``summary.csv``: per point, mean, sd and 95% CI of key outcomes, success rate with a
   Wilson interval;
-- ``chunks/`` while the run is incomplete: one pair of Parquet files per finished chunk.
+- ``chunks/`` while the run is incomplete: the Parquet files of each finished chunk.
 
-A chunk is written to a temporary name and renamed into place (``os.replace`` is
-atomic), timeseries first, replications next, and last its record
+The files are as compact as their content allows (measured in
+``benchmarks/bench_batch.py store``): columns with few distinct values (keys, events,
+flags, adoption shares, which are whole employees over a headcount) are
+dictionary-encoded; continuous ``float32`` columns skip the dictionary (it never fits
+and only costs time) and are stored byte-stream-split, which lets zstd find the
+repetition in their exponents; everything is zstd-compressed (level 1: higher levels
+saved 4% and took twice as long).
+
+Only the coordinating process writes the store (workers, local or on a cluster,
+return their tables). A chunk is written to a temporary name and renamed into place (``os.replace`` is
+atomic), timeseries (and agents) first, replications next, and last its record
 ``NNNNNN.chunk.json``: its points, replication range, row counts and the SHA-256 of
 both files, with the run's plan hash. A chunk counts as done exactly when its record
 exists; ``--resume`` checks every kept chunk against its record and the manifest
@@ -46,13 +64,38 @@ from ..stats import wilson_interval
 __all__ = [
     "Results", "load_results", "wilson_interval", "write_chunk", "done_chunks", "assemble", "summarize",
     "write_json", "read_manifest", "CHUNK_DIR", "ROW_GROUP_ROWS", "SUMMARY_OUTCOMES", "verify_chunk",
-    "read_chunk_record", "chunk_path", "remove_chunk", "require_keys", "read_parquet",
+    "read_chunk_record", "chunk_path", "remove_chunk", "require_keys", "read_parquet", "AGENTS", "KEYS",
+    "is_agent_column", "parquet_options", "AGENTS_SUMMARY", "AGENT_STATS", "summarize_agents",
 ]
 
 CHUNK_DIR = "chunks"
 ROW_GROUP_ROWS = 1 << 17
 _COMPRESSION = "zstd"
 TABLES = ("replications", "timeseries")
+AGENTS = "agents"
+"""The optional table of per-agent columns (``keep.per_agent``)."""
+AGENTS_SUMMARY = "agents_summary"
+"""The per-point, per-tick summary of the per-agent columns (``keep.per_agent = "summary"``)."""
+AGENT_STATS = ("mean", "median", "q05", "q25", "q75", "q95")
+KEYS = ("point", "replication", "tick")
+# Columns whose values are few (whole counts, flags, shares of a headcount): dictionary-encoded.
+_DISCRETE = {"point", "replication", "tick", "adoption", "covert_resisters", "owner_present", "budget_spent",
+             "owner_left", "successor_arrived", "budget_cut", "resistance_detected", "committee_met", "success",
+             "owner_departures", "detections", "weeks_to_50", "weeks_to_80", "first_owner_tenure"}
+
+
+def is_agent_column(name: str) -> bool:
+    """Whether ``name`` is a per-department or per-executive column (``adoption:<dept>``, ...)."""
+    return ":" in name
+
+
+def parquet_options(schema: pa.Schema) -> dict:
+    """``pq.write_table`` / ``ParquetWriter`` options for a table of ``schema`` (see the module docstring)."""
+    dictionary = [f.name for f in schema if f.name in _DISCRETE or f.name.startswith("adoption:")
+                  or not pa.types.is_floating(f.type)]
+    split = [f.name for f in schema if f.name not in dictionary and pa.types.is_floating(f.type)]
+    return {"compression": _COMPRESSION, "compression_level": 1, "use_dictionary": dictionary,
+            "use_byte_stream_split": split or False}
 SUMMARY_OUTCOMES = ("final_adoption", "peak_adoption", "weeks_to_50", "final_cx_index", "final_buy_in",
                     "owner_departures")
 
@@ -153,12 +196,12 @@ def write_chunk(run_dir: Path, chunk_id: int, tables: dict[str, pa.Table], point
     record: dict[str, Any] = {"id": int(chunk_id), "points": [int(p) for p in points],
                               "replications": [int(r) for r in replications], "plan_hash": plan_hash,
                               "rows": {}, "sha256": {}}
-    for name in ("timeseries", "replications"):
+    for name in (*((AGENTS,) if AGENTS in tables else ()), "timeseries", "replications"):
         final = chunk_path(run_dir, chunk_id, name)
         tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
         try:
             with naming(final):
-                pq.write_table(tables[name], tmp, compression=_COMPRESSION)
+                pq.write_table(tables[name], tmp, **parquet_options(tables[name].schema))
             record["sha256"][name] = _sha256(tmp)
             os.replace(tmp, final)
         except BaseException:
@@ -195,12 +238,13 @@ def done_chunks(run_dir: Path) -> set[int]:
 
 
 def verify_chunk(run_dir: Path, chunk_id: int, points: Sequence[int], lo: int, hi: int, plan_hash: str,
-                 timeseries_rows: int, manifest_entry: dict | None = None) -> str | None:
+                 timeseries_rows: int, manifest_entry: dict | None = None, agents: bool = False) -> str | None:
     """Check a kept chunk against what the plan expects; ``None`` if it is sound, else what is wrong.
 
     Checks the record (same chunk, plan hash, points and replication range; the same as
     the manifest's copy, when the manifest has one), the row counts the plan implies, and
-    each file's row count (from its Parquet footer) and SHA-256 against the record.
+    each file's row count (from its Parquet footer) and SHA-256 against the record;
+    with ``agents``, the chunk's per-agent table too.
     """
     rec = read_chunk_record(run_dir, chunk_id)
     if rec is None:
@@ -212,9 +256,9 @@ def verify_chunk(run_dir: Path, chunk_id: int, points: Sequence[int], lo: int, h
                 f"{rec.get('replications')!r}; expected points {list(points)!r}, replications [{lo}, {hi}]")
     if manifest_entry is not None and manifest_entry.get("sha256") not in (None, rec.get("sha256")):
         return "its checksums differ from the ones in manifest.json"
-    expected = {"replications": len(points) * (hi - lo), "timeseries": timeseries_rows}
+    expected = {"replications": len(points) * (hi - lo), "timeseries": timeseries_rows, AGENTS: timeseries_rows}
     rows, sums = rec.get("rows") or {}, rec.get("sha256") or {}
-    for name in TABLES:
+    for name in (*TABLES, *((AGENTS,) if agents else ())):
         path = chunk_path(run_dir, chunk_id, name)
         if rows.get(name) != expected[name]:
             return f"its record says {name} has {rows.get(name)!r} rows; the plan gives {expected[name]}"
@@ -232,7 +276,7 @@ def verify_chunk(run_dir: Path, chunk_id: int, points: Sequence[int], lo: int, h
 def remove_chunk(run_dir: Path, chunk_id: int) -> None:
     """Delete a chunk's record first (so it stops counting as done), then its files."""
     record_path(run_dir, chunk_id).unlink(missing_ok=True)
-    for name in TABLES:
+    for name in (*TABLES, AGENTS):
         chunk_path(run_dir, chunk_id, name).unlink(missing_ok=True)
 
 
@@ -277,7 +321,7 @@ def _assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_grou
         for cid in chunk_ids:
             t = pq.read_table(chunk_path(run_dir, cid, table))
             if writer is None:
-                writer = pq.ParquetWriter(tmp, t.schema, compression=_COMPRESSION)
+                writer = pq.ParquetWriter(tmp, t.schema, **parquet_options(t.schema))
             pending.append(t)
             n_pending += t.num_rows
             while n_pending >= rows_per_group:
@@ -301,6 +345,113 @@ def _assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_grou
 
 def remove_chunks(run_dir: Path) -> None:
     shutil.rmtree(Path(run_dir) / CHUNK_DIR, ignore_errors=True)
+
+
+def summarize_agents(run_dir: Path, chunks: Sequence[tuple[int, Sequence[int]]], n_points: int,
+                     max_values: int = 1 << 25) -> Path:
+    """Write ``agents_summary.parquet`` from the chunks' per-agent tables; returns its path.
+
+    ``chunks`` are ``(chunk id, points)`` in chunk order (so each point's replications
+    come in order). Per point and per-agent column, every tick's mean and quantiles
+    (linear interpolation between order statistics) over all the point's replications.
+    The mean adds the replications one after another in replication order (not in an
+    order a library picks), so its bits do not depend on the chunking. Chunk files are
+    read once each, one point held at a time; a point with more than ``max_values``
+    values is summarized a few columns at a time.
+    """
+    run_dir = Path(run_dir)
+    final = run_dir / f"{AGENTS_SUMMARY}.parquet"
+    by_point: dict[int, list[int]] = {}
+    for cid, points in chunks:
+        for p in points:
+            by_point.setdefault(int(p), []).append(cid)
+    if not by_point:
+        raise ResultsError(f"{run_dir}: no chunks to summarize")
+    names = [c for c in pq.read_schema(chunk_path(run_dir, chunks[0][0], AGENTS)).names if c not in KEYS]
+    parts: list[pa.Table] = []
+    held: dict[int, list[pa.Table]] = {}
+    for cid, points in chunks:
+        path = chunk_path(run_dir, cid, AGENTS)
+        if all(_point_values(run_dir, by_point[int(p)], len(names)) > max_values for p in points):
+            table = None  # (every point here is too big to hold: summarized column group by column group)
+        else:
+            table = pq.read_table(path)
+        point_col = None if table is None else table.column("point").to_numpy()
+        for p in points:
+            p = int(p)
+            if table is not None:
+                rows = np.flatnonzero(point_col == p)
+                held.setdefault(p, []).append(table.slice(int(rows[0]), rows.size) if rows.size else table.slice(0, 0))
+            if by_point[p][-1] != cid:
+                continue
+            if p in held:
+                parts += _summarize_point(p, pa.concat_tables(held.pop(p)), names)
+            else:
+                files = [chunk_path(run_dir, c, AGENTS) for c in by_point[p]]
+                rows_total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+                group = max(1, max_values // max(rows_total, 1))
+                pieces: list[pa.Table] = []
+                for start in range(0, len(names), group):
+                    cols = names[start:start + group]
+                    t = pa.concat_tables([pq.read_table(f, columns=["point", "tick", *cols],
+                                                        filters=[("point", "=", p)]) for f in files])
+                    pieces += _summarize_point(p, t, cols)
+                parts += pieces
+    table = pa.concat_tables(parts).combine_chunks()  # (rows: point, then column, then tick)
+    tmp = run_dir / f".{final.name}.tmp-{os.getpid()}"
+    try:
+        with naming(final):
+            pq.write_table(table, tmp, compression=_COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+def _point_values(run_dir: Path, chunk_ids: Sequence[int], n_columns: int) -> int:
+    """How many per-agent values a point has (rows across its chunks x columns), from the files' footers."""
+    # (only a point spread over several chunks can be large: a chunk holds at most MAX_CHUNK_ROWS rows)
+    if len(chunk_ids) == 1:
+        return 0
+    return sum(pq.ParquetFile(chunk_path(run_dir, c, AGENTS)).metadata.num_rows for c in chunk_ids) * n_columns
+
+
+_QUANTILES = (0.5, 0.05, 0.25, 0.75, 0.95)
+
+
+def _summarize_point(point: int, t: pa.Table, names: Sequence[str]) -> list[pa.Table]:
+    """Per column of ``names``: one row per tick with the replications, mean and quantiles of ``point``'s rows."""
+    tick = t.column("tick").to_numpy()
+    ticks = np.unique(tick)
+    T = ticks.size
+    R = t.num_rows // max(T, 1)
+    C = len(names)
+    # (R, T * C): a replication's ticks, each with every column; rows in replication order
+    x = np.stack([t.column(c).to_numpy() for c in names], axis=1).reshape(R, T * C)
+    total = np.zeros(T * C)
+    for r in range(R):  # one replication after another: the sum's order is ours, not a library's
+        total += x[r]
+    mean = (total / R).reshape(T, C)
+    # Quantiles as numpy's default ("linear") method computes them, from rows sorted once.
+    ranked = np.sort(np.ascontiguousarray(x.T), axis=1)
+    q = np.empty((len(_QUANTILES), T * C))
+    for i, level in enumerate(_QUANTILES):
+        pos = level * (R - 1)
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, R - 1)
+        g = pos - lo
+        a, b = ranked[:, lo].astype(np.float64), ranked[:, hi].astype(np.float64)
+        diff = b - a
+        q[i] = b - diff * (1.0 - g) if g >= 0.5 else a + diff * g  # (numpy's _lerp)
+    q = q.reshape(len(_QUANTILES), T, C)
+    out = []
+    for j, c in enumerate(names):
+        out.append(pa.table({
+            "point": np.full(T, point, dtype=np.int64), "tick": ticks.astype(np.int64),
+            "column": pa.array([c] * T).dictionary_encode(), "replications": np.full(T, R, dtype=np.int64),
+            "mean": mean[:, j], "median": q[0, :, j], "q05": q[1, :, j], "q25": q[2, :, j], "q75": q[3, :, j],
+            "q95": q[4, :, j]}))
+    return out
 
 
 # ---------------------------------------------------------------------------- summary
@@ -400,7 +551,7 @@ class Results:
 
     @property
     def timeseries(self) -> pd.DataFrame:
-        """The whole timeseries table (read on first access)."""
+        """The time series' metrics (read on first access; per-agent columns: :meth:`read_timeseries`)."""
         if self._timeseries is None:
             self._timeseries = self.read_timeseries()
         return self._timeseries
@@ -409,20 +560,35 @@ class Results:
                         ) -> pd.DataFrame:
         """Read the timeseries table, optionally only some metric columns and some points.
 
+        Per-agent columns (``adoption:<dept>``, ``buy_in:<exec>``, ``expressed:<exec>``) live
+        in ``agents.parquet`` (in stores written before it existed, in ``timeseries.parquet``)
+        and are read only when asked for by name.
+
         Args:
-            columns: metrics to read (``point``, ``replication`` and ``tick`` always come along).
+            columns: metrics to read (``point``, ``replication`` and ``tick`` always come along)
+                [default: every metric, no per-agent column].
             points: point indices to keep.
         """
         path = self.run_dir / "timeseries.parquet"
         single = self.manifest.get("kind") == "cxsim run"  # one point; the file has no point column
         keys = ["replication", "tick"] if single else ["point", "replication", "tick"]
-        cols = None if columns is None else list(dict.fromkeys([*keys, *(c for c in columns if c != "point")]))
+        agents_path = self.run_dir / f"{AGENTS}.parquet"
+        split = not single and agents_path.is_file()
         filters = None if points is None or single else [("point", "in", [int(p) for p in points])]
-        try:
-            df = pd.read_parquet(path, columns=cols, filters=filters)
-        except (pa.ArrowInvalid, KeyError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ResultsError(f"{path}: cannot read the requested columns ({first})") from None
+        if columns is None:  # (a store without agents.parquet: every column, as it always was)
+            columns = [c for c in _schema_names(path) if not is_agent_column(c)] if split else None
+        wanted = [] if columns is None else [c for c in dict.fromkeys(columns) if c not in keys and c != "point"]
+        in_agents = [c for c in wanted if split and is_agent_column(c)]
+        main = None if columns is None else [*keys, *(c for c in wanted if c not in in_agents)]
+        df = _read_columns(path, main, filters)
+        if in_agents:
+            # Same rows in the same order as timeseries.parquet: the columns line up without a join.
+            extra = _read_columns(agents_path, in_agents, filters, ["point"] if filters else [])
+            if len(extra) != len(df):
+                raise ResultsError(f"{agents_path}: {len(extra)} rows where timeseries.parquet has {len(df)}")
+            for c in in_agents:
+                df[c] = extra[c].to_numpy()
+            df = df[[*keys, *(c for c in wanted if c in df.columns)]]
         if single:
             df = _as_batch_table(df)
             if points is not None and 0 not in {int(p) for p in points}:
@@ -433,6 +599,64 @@ class Results:
     def name(self) -> str:
         """The experiment's name (the scenario's for a ``cxsim run`` directory)."""
         return self.manifest.get("experiment_name") or self.manifest.get("scenario_name") or self.run_dir.name
+
+
+    @property
+    def timeseries_columns(self) -> list[str]:
+        """Every column the time series holds, per-agent ones included (from the files' schemas)."""
+        names = _schema_names(self.run_dir / "timeseries.parquet")
+        agents = self.run_dir / f"{AGENTS}.parquet"
+        if self.manifest.get("kind") == "cxsim batch" and agents.is_file():
+            names += [c for c in _schema_names(agents) if c not in names]
+        return names
+
+
+    def agent_summary(self, columns: Iterable[str] | None = None, points: Iterable[int] | None = None
+                      ) -> pd.DataFrame | None:
+        """``agents_summary.parquet`` (``keep.per_agent = "summary"``), some columns and points; ``None`` without it.
+
+        One row per point, tick and per-agent column (``column``): ``replications``,
+        ``mean``, ``median``, ``q05``, ``q25``, ``q75``, ``q95``.
+        """
+        path = self.run_dir / f"{AGENTS_SUMMARY}.parquet"
+        if not path.is_file():
+            return None
+        filters = []
+        if points is not None:
+            filters.append(("point", "in", [int(p) for p in points]))
+        if columns is not None:
+            filters.append(("column", "in", [str(c) for c in columns]))
+        df = read_parquet(path, filters=filters or None)
+        df["column"] = df["column"].astype(str)
+        return df
+
+    @property
+    def agent_summary_columns(self) -> list[str]:
+        """The per-agent columns ``agents_summary.parquet`` summarizes (empty without one)."""
+        path = self.run_dir / f"{AGENTS_SUMMARY}.parquet"
+        if not path.is_file():
+            return []
+        col = read_parquet(path, columns=["column"])["column"].astype(str)
+        return list(dict.fromkeys(col))
+
+
+def _schema_names(path: Path) -> list[str]:
+    try:
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: missing") from None
+    except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+        raise ResultsError(f"{path}: cannot read ({_first_line(exc)})") from None
+
+
+def _read_columns(path: Path, columns: list[str] | None, filters, filter_columns: Sequence[str] = ()
+                  ) -> pd.DataFrame:
+    try:
+        df = pd.read_parquet(path, columns=None if columns is None else [*filter_columns, *columns], filters=filters)
+    except (pa.ArrowInvalid, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ResultsError(f"{path}: cannot read the requested columns ({first})") from None
+    return df
 
 
 def _as_batch_table(df: pd.DataFrame) -> pd.DataFrame:

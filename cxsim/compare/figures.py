@@ -378,8 +378,13 @@ def heatmap_figure(c: Comparison, ts: pd.DataFrame, shown: list[int] | None = No
     shown = [c.focus] if shown is None else shown
     cols = [k for k in ts.columns if k.startswith("adoption:")]
     meds = {p: ts[ts["point"] == p].groupby("tick")[cols].median() for p in shown}
-    order = meds[shown[0]].iloc[-1].sort_values(ascending=False, kind="stable").index
     n_fut = ts.loc[ts["point"] == shown[0], "replication"].nunique()
+    return heatmap_of_medians(c, meds, shown, n_fut)
+
+
+def heatmap_of_medians(c: Comparison, meds: dict[int, pd.DataFrame], shown: list[int], n_fut: int) -> plt.Figure:
+    """:func:`heatmap_figure` from the medians themselves (per point; index: tick; columns: ``adoption:<dept>``)."""
+    order = meds[shown[0]].iloc[-1].sort_values(ascending=False, kind="stable").index
     with plt.rc_context({**RC, "axes.grid": False}):
         fig, axes = _figure("Who lags? Adoption by department",
                             f"median over {n_fut} simulated futures; laggards at the bottom; numbers: final value",
@@ -407,8 +412,15 @@ def heatmap_figure(c: Comparison, ts: pd.DataFrame, shown: list[int] | None = No
 
 def buy_in_figure(c: Comparison, ts: pd.DataFrame, shown: list[int]) -> plt.Figure:
     """Per executive, mean true and expressed buy-in over time; shading where public exceeds private."""
-    execs = [k.split(":", 1)[1] for k in ts.columns if k.startswith("buy_in:")]
-    execs = [e for e in execs if f"expressed:{e}" in ts.columns]
+    means = {p: ts[ts["point"] == p].groupby("tick").mean(numeric_only=True) for p in shown}
+    return buy_in_of_means(c, means, shown)
+
+
+def buy_in_of_means(c: Comparison, means: dict[int, pd.DataFrame], shown: list[int]) -> plt.Figure:
+    """:func:`buy_in_figure` from the means themselves (per point; index: tick; ``buy_in:<e>``, ``expressed:<e>``)."""
+    first = means[shown[0]].columns
+    execs = [k.split(":", 1)[1] for k in first if k.startswith("buy_in:")]
+    execs = [e for e in execs if f"expressed:{e}" in first]
     ncol = min(4, len(execs))
     nrow = -(-len(execs) // ncol)
     with plt.rc_context({**RC, "axes.titlesize": 18, "xtick.labelsize": 13, "ytick.labelsize": 13,
@@ -417,7 +429,6 @@ def buy_in_figure(c: Comparison, ts: pd.DataFrame, shown: list[int]) -> plt.Figu
                             "mean over simulated futures; solid: true (private) buy-in, dashed: expressed "
                             "(public) buy-in; shaded: saying more than they think = playing along",
                             nrow, ncol, sharex=True, sharey=True)
-        means = {p: ts[ts["point"] == p].groupby("tick").mean(numeric_only=True) for p in shown}
         for ax, e in zip(axes.flat, execs):
             peak_txt = []
             for p in shown:
@@ -561,34 +572,50 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
         "Distribution of the final share of employees practising CX. Two humps mean the organization tends "
         "to tip: either CX takes hold or it fizzles out.", _guard(histogram_figure, c)))
     dept_cols = [k for k in ts_cols if k.startswith("adoption:")]
+    summarized = run.agent_summary_columns  # (a store that kept per-agent summaries, not rows)
     heat_caption = ("Median adoption per department over time; dark = few employees practising CX, bright = "
                     "most. Departments that stay dark are the laggards to work on; compare a row across the "
                     "panels to see what the better governance changes for that department.")
-    if dept_cols:
+    dept_summarized = [k for k in summarized if k.startswith("adoption:")]
+    if dept_cols or dept_summarized:
         # The focus point (the baseline unless chosen) next to the most successful other option.
         others = c.summary[c.summary["point"] != c.focus]
         best = others.sort_values(["success", "mean_final_adoption"], ascending=False, kind="stable")
         shown_h = [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
-        ts = run.timeseries(dept_cols, shown_h)
         title = (f"Who lags: departments under {c.name(c.focus)}" if len(shown_h) == 1 else
                  "Who lags: departments under the baseline and under the most successful option")
-        specs.append(FigureSpec("departments", title, heat_caption, _guard(heatmap_figure, c, ts, shown_h)))
+        if dept_cols:
+            ts = run.timeseries(dept_cols, shown_h)
+            fig = _guard(heatmap_figure, c, ts, shown_h)
+        else:
+            st = run.agent_summary(dept_summarized, shown_h)
+            meds = {p: st[st["point"] == p].pivot(index="tick", columns="column", values="median")[dept_summarized]
+                    for p in shown_h}
+            fig = _guard(heatmap_of_medians, c, meds, shown_h, int(st["replications"].max()))
+        specs.append(FigureSpec("departments", title, heat_caption, fig))
     else:
         specs.append(FigureSpec("departments", "Who lags: departments", heat_caption, None,
                                 "this run did not keep per-department columns (adoption:<department>); "
                                 "rerun the batch keeping per-agent columns to see which departments lag"))
     exec_cols = [k for k in ts_cols if k.startswith(("buy_in:", "expressed:"))]
+    exec_summarized = [k for k in summarized if k.startswith(("buy_in:", "expressed:"))]
     buy_caption = ("For each executive, private (true, solid) against public (expressed, dashed) buy-in over time, "
                    "averaged over the simulated futures. A shaded gap is hidden resistance: an executive playing "
                    "along in meetings while slowing CX down in their own departments.")
-    if exec_cols:
+    if exec_cols or exec_summarized:
         # The focus point against the most successful other one (ties: higher mean final adoption).
         others = c.summary[c.summary["point"] != c.focus]
         best = others.sort_values(["success", "mean_final_adoption"], ascending=False, kind="stable")
         shown = [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
-        ts = run.timeseries(exec_cols, shown)
-        specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption,
-                                _guard(buy_in_figure, c, ts, shown)))
+        if exec_cols:
+            ts = run.timeseries(exec_cols, shown)
+            fig = _guard(buy_in_figure, c, ts, shown)
+        else:
+            st = run.agent_summary(exec_summarized, shown)
+            means = {p: st[st["point"] == p].pivot(index="tick", columns="column", values="mean")[exec_summarized]
+                     for p in shown}
+            fig = _guard(buy_in_of_means, c, means, shown)
+        specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, fig))
     else:
         specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, None,
                                 "this run did not keep per-executive columns (buy_in:<executive>, "

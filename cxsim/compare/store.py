@@ -64,6 +64,15 @@ class RunData:
         df = self._results.read_timeseries(columns, points)
         return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
+    @property
+    def agent_summary_columns(self) -> list[str]:
+        """Per-agent columns summarized per point and tick (``keep.per_agent = "summary"``; else empty)."""
+        return self._results.agent_summary_columns if self._results is not None else []
+
+    def agent_summary(self, columns: list[str] | None = None, points: list[int] | None = None) -> pd.DataFrame:
+        """Per point, tick and per-agent column: ``replications``, ``mean``, ``median``, quantiles."""
+        return self._results.agent_summary(columns, points)
+
 
 def read_run(run_dir: str | Path) -> RunData:
     """Read a results directory written by ``cxsim batch`` (or ``cxsim run``) for comparison.
@@ -101,6 +110,7 @@ def read_run(run_dir: str | Path) -> RunData:
             ts_cols = list(pq.ParquetFile(path / "timeseries.parquet").schema_arrow.names)
         except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
             raise ResultsError(f"{path / 'timeseries.parquet'}: cannot read ({exc})") from None
+        ts_cols = res.timeseries_columns  # (with agents.parquet's per-agent columns, where the store has one)
         if "point" not in ts_cols:  # a `cxsim run` directory: one point, added on reading
             ts_cols = ["point", *[c for c in ts_cols if c != "scenario"]]
     return RunData(path, res.manifest, points, replications, ts_cols, res)
