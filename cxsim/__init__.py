@@ -8,6 +8,7 @@ The public API, for notebooks and scripts::
     res.replications["success"].mean()
     model = cxsim.CXModel(sc, seed=1)   # one replication, step by step
     run = cxsim.load_results("results/governance_factorial/main")  # a batch run's tables
+    d = cxsim.discover("results/discovery/main")  # what it takes: PRIM boxes, robust choices
 """
 
 # ruff: noqa: E402  (the cache check runs before the modules with compiled kernels are imported)
