@@ -11,6 +11,7 @@ bad value and what is allowed.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import errno
 import json
@@ -338,6 +339,14 @@ class Scenario:
         extra = parse_overrides(overrides)
         if not extra:
             return self
+        if all(_simple(k) for k in extra):
+            # Numbers and switches that no other check reads: each is checked as the full path checks it,
+            # and the (read-only) lists are shared, so a design of 20,000 points builds in seconds.
+            params = {**self.params, **{k: coerce_value(PARAMS[k], v, "--set", k) for k, v in extra.items()}}
+            file = self.path or "<scenario>"
+            return dataclasses.replace(self, params=params, overrides={**self.overrides, **extra},
+                                       defaulted=[k for k in self.defaulted if k not in extra],
+                                       warnings=_warnings(self.departments, self.stages, params, file))
         data = self.to_dict()
         for key, value in extra.items():
             _apply_override(data, key, value, "--set")
@@ -425,10 +434,7 @@ def scenario_from_dict(
         lists[lname] = out_items
 
     _check_references(lists, params, where)
-    warnings = []
-    if lists["departments"] and not lists["stages"] and params["journey.enabled"]:
-        warnings.append(f"{file}: no [[stages]]: the customer journey (journey.enabled = true) has no stages, so "
-                        "the CX index ignores weak links; add [[stages]] or set journey.enabled = false")
+    warnings = _warnings(lists["departments"], lists["stages"], params, file)
     name = params["meta.name"] or default_name
     return Scenario(
         defaulted=defaulted,
@@ -442,6 +448,24 @@ def scenario_from_dict(
         stages=lists["stages"],
         influence=lists["influence"],
     )
+
+
+def _simple(key: str) -> bool:
+    """Whether an override of ``key`` needs only its own range check (see :meth:`Scenario.with_overrides`)."""
+    p = PARAMS.get(key)
+    return p is not None and p.kind in (int, float, bool) and key not in _CROSS_CHECKED
+
+
+_CROSS_CHECKED = ("social_influence.self_weight",)
+"""Numeric parameters that :func:`_check_references` reads together with the lists."""
+
+
+def _warnings(departments: list, stages: list, params: Mapping[str, Any], file: str) -> list[str]:
+    """Consequential omissions in a valid scenario, one line each."""
+    if departments and not stages and params["journey.enabled"]:
+        return [f"{file}: no [[stages]]: the customer journey (journey.enabled = true) has no stages, so the CX "
+                "index ignores weak links; add [[stages]] or set journey.enabled = false"]
+    return []
 
 
 def _check_references(lists: dict, params: dict, where) -> None:

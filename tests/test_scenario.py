@@ -457,3 +457,30 @@ def test_required_fields_and_consequential_omissions(write_toml, run_cli):
     code, out, err = run_cli("validate", write_toml("off.toml", mini("[journey]\nenabled = false\n", stages="")))
     # (this two-executive test organization still gets the calibration-range warnings of cxsim.extrapolation)
     assert code == 0 and "no [[stages]]" not in err and "journey stage" not in err
+
+
+def test_numeric_overrides_take_the_fast_path_with_the_same_result():
+    """Overriding numbers and switches gives exactly the scenario the full validation gives, and the same errors."""
+    from cxsim.scenario import _apply_override, scenario_from_dict
+
+    sc = cxsim.load_scenario("reference")
+    extra = {"committee.enabled": True, "committee.cadence_weeks": 2, "politics.jealousy_scale": 1.7,
+             "journey.enabled": False}
+    fast = sc.with_overrides(extra)
+    data = sc.to_dict()
+    for k, v in extra.items():
+        _apply_override(data, k, v, "--set")
+    slow = scenario_from_dict(data, file=sc.path or "<scenario>", override_keys=extra, default_name=sc.name)
+    assert fast.fingerprint() == slow.fingerprint()
+    assert (fast.name, fast.warnings, fast.overrides) == (slow.name, slow.warnings, extra)
+    assert fast.defaulted == [k for k in sc.defaulted if k not in extra]
+    with pytest.raises(ScenarioError) as fast_err:
+        sc.with_overrides({"committee.cadence_weeks": 0})
+    data = sc.to_dict()
+    _apply_override(data, "committee.cadence_weeks", 0, "--set")
+    with pytest.raises(ScenarioError) as slow_err:
+        scenario_from_dict(data, file=sc.path, override_keys={"committee.cadence_weeks": 0})
+    assert str(fast_err.value) == str(slow_err.value)
+    # the fast path shares the base's (read-only) lists; a key other checks read takes the full path
+    assert fast.departments is sc.departments
+    assert sc.with_overrides({"social_influence.self_weight": 0.5}).departments is not sc.departments
