@@ -171,13 +171,8 @@ def achieved_tables(reps: int, seed: int) -> str:
         sc = load_scenario(name)
         eng = Engine(sc, np.arange(reps), seed)
         at, gone156 = {}, None
-        while not (eng.departures > 0).all() and eng.week < 5200:
-            eng.step()
-            if eng.week in horizons:
-                at[eng.week] = adoption_share(eng)
-            if eng.week == 156:
-                gone156 = float((eng.departures > 0).mean())
-        while eng.week < max(horizons):
+        # to the longest horizon, and on until every first owner has left (no censored tenure)
+        while eng.week < max(horizons) or (not (eng.departures > 0).all() and eng.week < 5200):
             eng.step()
             if eng.week in horizons:
                 at[eng.week] = adoption_share(eng)

@@ -133,10 +133,6 @@ def read_toml(path: Path, shown: str, error=ScenarioError) -> dict:
         raise error(shown, "", f"not valid TOML: {exc}") from None
 
 
-def _read_toml(path: Path, shown: str) -> dict:
-    return read_toml(path, shown)
-
-
 def _resolve(path: Path, shown: str, key: str = "") -> Path:
     """``path`` resolved; a symlink loop is one line (3.11's resolve() raises on one, 3.13's does not: ask stat)."""
     loop = ScenarioError(shown, key, "symlink loop: the path never reaches a file", str(path))
@@ -161,7 +157,7 @@ def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, di
     if len(chain) >= MAX_EXTENDS_DEPTH:
         raise ScenarioError(display_path(chain[-1]), "extends", f"the extends chain from {display_path(chain[0])} "
                             f"is longer than {MAX_EXTENDS_DEPTH} files; flatten it")
-    data = _read_toml(path, shown)
+    data = read_toml(path, shown)
     parent = data.pop("extends", None)
     if parent is None:
         base, origin = {}, {}

@@ -521,6 +521,13 @@ def interaction_figure(c: Comparison) -> plt.Figure | None:
     return fig
 
 
+def _focus_and_best(c: Comparison) -> list[int]:
+    """The focus point (the baseline unless chosen), then the most successful other (ties: higher mean adoption)."""
+    others = c.summary[c.summary["point"] != c.focus]
+    best = others.sort_values(["success", "mean_final_adoption"], ascending=False, kind="stable")
+    return [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
+
+
 def build_figures(c: Comparison) -> list[FigureSpec]:
     """Build every figure the comparison supports (missing data give ``figure=None`` with a reason)."""
     specs: list[FigureSpec] = []
@@ -577,21 +584,18 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
                     "most. Departments that stay dark are the laggards to work on; compare a row across the "
                     "panels to see what the better governance changes for that department.")
     dept_summarized = [k for k in summarized if k.startswith("adoption:")]
+    shown = _focus_and_best(c)
     if dept_cols or dept_summarized:
-        # The focus point (the baseline unless chosen) next to the most successful other option.
-        others = c.summary[c.summary["point"] != c.focus]
-        best = others.sort_values(["success", "mean_final_adoption"], ascending=False, kind="stable")
-        shown_h = [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
-        title = (f"Who lags: departments under {c.name(c.focus)}" if len(shown_h) == 1 else
+        title = (f"Who lags: departments under {c.name(c.focus)}" if len(shown) == 1 else
                  "Who lags: departments under the baseline and under the most successful option")
         if dept_cols:
-            ts = run.timeseries(dept_cols, shown_h)
-            fig = _guard(heatmap_figure, c, ts, shown_h)
+            ts = run.timeseries(dept_cols, shown)
+            fig = _guard(heatmap_figure, c, ts, shown)
         else:
-            st = run.agent_summary(dept_summarized, shown_h)
+            st = run.agent_summary(dept_summarized, shown)
             meds = {p: st[st["point"] == p].pivot(index="tick", columns="column", values="median")[dept_summarized]
-                    for p in shown_h}
-            fig = _guard(heatmap_of_medians, c, meds, shown_h, int(st["replications"].max()))
+                    for p in shown}
+            fig = _guard(heatmap_of_medians, c, meds, shown, int(st["replications"].max()))
         specs.append(FigureSpec("departments", title, heat_caption, fig))
     else:
         specs.append(FigureSpec("departments", "Who lags: departments", heat_caption, None,
@@ -603,10 +607,6 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
                    "averaged over the simulated futures. A shaded gap is hidden resistance: an executive playing "
                    "along in meetings while slowing CX down in their own departments.")
     if exec_cols or exec_summarized:
-        # The focus point against the most successful other one (ties: higher mean final adoption).
-        others = c.summary[c.summary["point"] != c.focus]
-        best = others.sort_values(["success", "mean_final_adoption"], ascending=False, kind="stable")
-        shown = [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
         if exec_cols:
             ts = run.timeseries(exec_cols, shown)
             fig = _guard(buy_in_figure, c, ts, shown)

@@ -64,11 +64,6 @@ def _min(a, b):
     return np.minimum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else min(a, b)
 
 
-def _nonzero(x) -> bool:
-    """Whether a parameter (scalar or per-replication) is nonzero for some replication."""
-    return bool(x.any()) if isinstance(x, np.ndarray) else x != 0.0
-
-
 def _per_value(x, fn):
     """``fn(x)`` for a scalar; for a per-replication array, ``fn`` of each distinct value (as a Python scalar)."""
     if not isinstance(x, np.ndarray):
@@ -115,6 +110,21 @@ def _head(m) -> np.ndarray:
         head = np.broadcast_to(np.asarray(m.st.head, dtype=np.float64), (m.D, m.R))
         head = m._head_full = np.ascontiguousarray(head)
     return head
+
+
+def _function_head(m) -> np.ndarray:
+    """Headcount of each function (an executive's departments together), ``(E, R)``, summed in department order.
+
+    Kept on the engine: it is structure, the same every week.
+    """
+    fh = getattr(m, "_function_head", None)
+    if fh is None or fh.shape != (m.E, m.R):
+        head = _head(m)
+        fh = np.zeros((m.E, m.R))
+        for d, e in enumerate(m.st.dept_exec.tolist()):
+            fh[e] += head[d]
+        m._function_head = fh
+    return fh
 
 
 def _flags(mask, R: int) -> np.ndarray:

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from ..rng import LARGE, binomial_row, scratch
-from ._common import _adopters_total, _columns, _head, _mask, on
+from ._common import _adopters_total, _columns, _function_head, _head, _mask, on
 from .mandate import _intensity
 
 
@@ -24,7 +24,7 @@ def employee_adoption(m) -> None:
     hazard, rate = np.empty((D, R)), np.empty((D, R))
     col = _columns(R)
     large = _adoption_kernel(
-        m.adopters, _head(m), m.buy_in, m.jealousy, m.covert, st.dept_exec, m.readiness, m.skill,
+        m.adopters, _head(m), _function_head(m), m.buy_in, m.jealousy, m.covert, st.dept_exec, m.readiness, m.skill,
         m.silo, col(m.owner_present * m.credibility), col(st.total_headcount), col(st.load), col(resources),
         col(p["politics.sabotage"]), col(p["adoption.readiness_weight"]), col(p["adoption.skill_weight"]),
         col(p["adoption.silo_weight"]), col(p["adoption.leadership_weight"]), col(p["adoption.owner_weight"]),
@@ -41,7 +41,7 @@ def employee_adoption(m) -> None:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readiness, skill, silo, owner_push,
+def _adoption_kernel(adopters, head, f_head, buy_in, jealousy, covert, dept_exec, readiness, skill, silo, owner_push,
                      total, load, resources, sabotage_w, readiness_w, skill_w, silo_w, leadership_w, owner_w,
                      cross, p_push, q_imitate, theta, reversion, culture, revert, keys, mixed_adopt, mixed_revert,
                      adopt, back, hazard, rate):
@@ -53,7 +53,8 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
     * conditions = f(readiness, readiness_w) * f(skill, skill_w) * (1 - silo_w * silo),
       with the factor f(x, w) = (2x - 1) w + 1;
     * push = f(lead, leadership_w) * f(owner_push, owner_w) * conditions;
-    * peers = (1 - cross) * adopted share of d's function + cross * adopted share of the organization;
+    * peers = (1 - cross) * adopted share of d's function (its adopters over ``f_head``, the function's
+      headcount) + cross * adopted share of the organization;
     * hazard = clip((p * push + (q * conditions) * peers) * culture / load, 0, 1);
       adopters drawn ~ Binomial(head - adopters, hazard) (stream "adopt");
     * support = 0.4 lead + 0.4 owner_push + 0.2 resources;
@@ -68,15 +69,12 @@ def _adoption_kernel(adopters, head, buy_in, jealousy, covert, dept_exec, readin
     share = _adopters_total(adopters)
     for r in range(R):
         share[r] /= total[r]
-    # adopted share of each function (an executive's departments together), in department order
-    E = buy_in.shape[0]
-    f_adopted, f_head = np.zeros((E, R)), np.zeros((E, R))
+    # adopters of each function (an executive's departments together), in department order
+    f_adopted = np.zeros(f_head.shape)
     for d in range(D):
         e = dept_exec[d]
         for r in range(R):
             f_adopted[e, r] += adopters[d, r]
-        for r in range(R):
-            f_head[e, r] += head[d, r]
     rows = np.empty((5, R))  # (lead, conditions, push, peers, others) of one department
     lead, conditions, push, peers, others = rows[0], rows[1], rows[2], rows[3], rows[4]
     work = scratch(R)
