@@ -16,21 +16,23 @@ from . import _jitcache
 
 _jitcache.refresh()
 
-from .batch.store import load_results
-from .discovery import discover
 from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
 from .scenario import Scenario, load_scenario
-from .simulate import SimulationResult, simulate
+from .simulate import SimulationResult, simulate  # (eager: importing the module cxsim.simulate would shadow a lazy one)
 
 __version__ = "0.1.0"
 
-# The Mesa faces are imported on first use: importing Mesa takes a second or two, which
-# every command line, batch worker and report would otherwise pay without using it.
-_LAZY = {"CXModel": "model", "Decision": "model", "Department": "agents", "Executive": "agents"}
+# The rest of the API is imported on first use: the results store (pandas, pyarrow),
+# discovery (scikit-learn) and the Mesa faces each take from a few tenths of a second
+# to two seconds to import, which every command line, batch worker and report would
+# otherwise pay without using them all.
+_LAZY = {"CXModel": "model", "Decision": "model", "Department": "agents", "Executive": "agents",
+         "load_results": "batch.store",
+         "discover": "discovery"}
 
 
 def __getattr__(name: str):
-    """``cxsim.CXModel`` and the other Mesa faces, imported on first access (PEP 562)."""
+    """``cxsim.load_results``, ``cxsim.CXModel`` and the rest of :data:`_LAZY`, imported on first access (PEP 562)."""
     if name in _LAZY:
         import importlib
 

@@ -465,8 +465,9 @@ def main(argv=None) -> None:
 class _Deferred(click.Command):
     """A command whose module is imported only when the command is used (or its help shown).
 
-    For the dashboard, whose module imports Mesa (a second or two), which no other
-    command needs.
+    Each command's module pulls in what only it needs (the report matplotlib, the
+    dashboard Mesa and Solara, discovery scikit-learn): a second or more that every
+    other command, and every batch, would otherwise pay at start-up.
     """
 
     def __init__(self, name: str, module: str):
@@ -486,26 +487,14 @@ class _Deferred(click.Command):
 
 
 def _register_optional_commands() -> None:
-    import importlib
-    import importlib.util
-
     for module, names in (
         ("cxsim.batch.cli", ("batch", "analyze")),
         ("cxsim.compare.cli", ("compare", "report", "study")),
         ("cxsim.dashboard.cli", ("dashboard",)),
         ("cxsim.discovery.cli", ("discover",)),
     ):
-        if module == "cxsim.dashboard.cli" and importlib.util.find_spec(module) is not None:
-            cli.add_command(_Deferred("dashboard", module))
-            continue
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("cxsim"):
-                continue  # that part is not built yet
-            raise
         for name in names:
-            cli.add_command(getattr(mod, name))
+            cli.add_command(_Deferred(name, module))
 
 
 _register_optional_commands()

@@ -536,3 +536,36 @@ def test_per_agent_summary_of_a_point_too_big_to_hold_is_the_same(tmp_path, writ
     chunks = [(c.id, c.points) for c in plan_chunks(4, 6, 2)]
     whole = summarize_agents(tmp_path / "r", chunks, 4).read_bytes()
     assert summarize_agents(tmp_path / "r", chunks, 4, max_values=200).read_bytes() == whole
+
+
+def test_a_chunk_encoded_by_a_worker_is_written_as_the_coordinator_would(tmp_path):
+    """write_chunk gives the same files and record whether it gets tables or a worker's encoded bytes."""
+    import pyarrow as pa
+
+    from cxsim.batch.store import chunk_path, encode_table, read_chunk_record
+
+    t = pa.table({"point": np.zeros(5, dtype=np.int64), "x": np.linspace(0.0, 1.0, 5).astype(np.float32)})
+    for name, tables in (("a", {"replications": t, "timeseries": t}),
+                         ("b", {"replications": encode_table(t), "timeseries": encode_table(t)})):
+        (tmp_path / name / "chunks").mkdir(parents=True)
+        write_chunk(tmp_path / name, 0, tables, (0,), (0, 5), "plan")
+    for table in ("replications", "timeseries"):
+        assert chunk_path(tmp_path / "a", 0, table).read_bytes() == chunk_path(tmp_path / "b", 0, table).read_bytes()
+        assert pq.read_table(chunk_path(tmp_path / "b", 0, table)).equals(t)
+    assert read_chunk_record(tmp_path / "a", 0) == read_chunk_record(tmp_path / "b", 0)
+
+
+def test_a_small_run_stays_in_this_process_unless_workers_are_asked_for(tiny, tmp_path):
+    """Without --workers a run under SMALL_RUN_AGENT_WEEKS runs here; a big one gets every core; the manifest says."""
+    import os
+
+    from cxsim.batch.runner import SMALL_RUN_AGENT_WEEKS, default_workers
+
+    exp = tiny()
+    chunks = plan_chunks(len(exp.points), exp.replications, exp.chunk_size)
+    assert default_workers(exp, chunks) == 1
+    agents = len(exp.points[0].scenario.executives) + len(exp.points[0].scenario.departments)
+    reps = SMALL_RUN_AGENT_WEEKS // (len(exp.points) * exp.ticks * agents) + 1  # just over the threshold
+    assert default_workers(exp, plan_chunks(len(exp.points), reps, exp.chunk_size)) == (os.cpu_count() or 1)
+    run = run_experiment(exp, tmp_path / "run")
+    assert json.loads((run / "manifest.json").read_text())["sessions"][-1]["workers"] == 1

@@ -72,11 +72,12 @@ def _pct(x: float) -> str:
     return "  n/a" if x != x else f"{x:6.1%}"
 
 
-def _print_summary(run_dir: Path, workers: int) -> None:
+def _print_summary(run_dir: Path, workers: int | None) -> None:
     from .store import load_results
 
     res = load_results(run_dir)
     m, s = res.manifest, res.summary
+    workers = (m.get("sessions") or [{}])[-1].get("workers") or workers or 1
     echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
                f"seed {m['seed']}, {m['design']} design; {m['elapsed_seconds']:.1f} s "
                f"({m.get('replications_per_second', 0):.0f} replications/s, {workers} worker"
@@ -98,7 +99,9 @@ def _print_summary(run_dir: Path, workers: int) -> None:
 @click.command(epilog=EPILOG_BATCH)
 @click.argument("experiment", required=False)
 @click.option("--workers", "-w", type=click.IntRange(1, 256), default=None,
-              help=f"Worker processes, 1 to 256 [default: all cores, here {os.cpu_count()}]. 1 runs in this process.")
+              help=f"Worker processes, 1 to 256 [default: all cores, here {os.cpu_count()}; a small run, under about "
+                   "60 million agent-weeks, runs in this process, where starting workers would cost more than "
+                   "they save]. 1 runs in this process.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results directory (must not exist or be empty) [default: results/<experiment>/<run-id>].")
 @click.option("--resume", "resume", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -124,7 +127,6 @@ def batch(experiment, workers, out, resume, reps, seed, ticks, overrides, quiet,
 
     stop = os.environ.get(_STOP_ENV)
     stop_after = int(stop) if stop else None
-    workers = workers or os.cpu_count() or 1
     if experiment is None and resume is None:
         raise click.UsageError("give an EXPERIMENT file, or --resume RUN_DIR")
     if resume is not None and out is not None:

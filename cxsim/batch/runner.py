@@ -64,6 +64,7 @@ from .store import (
     assemble,
     clean_partial,
     done_chunks,
+    encode_table,
     read_chunk_record,
     read_manifest,
     read_parquet,
@@ -78,7 +79,7 @@ from .store import (
 )
 
 __all__ = ["Chunk", "plan_chunks", "plan_tasks", "run_experiment", "resume_run", "progress_bar",
-           "default_run_dir"]
+           "default_run_dir", "default_workers"]
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ def chunk_tables(items: Sequence[tuple[int, Any]], lo: int, hi: int, seed: int, 
 def run_task(task: dict) -> list[tuple[int, dict[str, pa.Table]]]:
     """Worker entry point (top level, so ``spawn`` and Dask can pickle it): simulate a task; each chunk's tables.
 
-    Returns ``(chunk id, tables)`` per chunk; the coordinating process writes them, so a
+    Returns ``(chunk id, tables)`` per chunk, each table encoded as a chunk file's bytes
+    (:func:`~cxsim.batch.store.encode_table`); the coordinating process writes them, so a
     worker needs no access to the store. A worker whose code differs from the
     coordinator's (:func:`code_fingerprint`) refuses the task with
     :class:`WorkerVersionError`, since bit-identical tables need the same code everywhere.
@@ -215,7 +217,8 @@ def run_task(task: dict) -> list[tuple[int, dict[str, pa.Table]]]:
             pass
         time.sleep(float(pause))
     tables = task_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"])
-    return list(zip(task["ids"], tables))
+    # (encoded here, in parallel on the workers: the coordinator only writes the bytes)
+    return [(cid, {name: encode_table(t) for name, t in chunk.items()}) for cid, chunk in zip(task["ids"], tables)]
 
 
 class WorkerVersionError(ResultsError):
@@ -405,8 +408,10 @@ def run_experiment(exp: Experiment, out: str | Path | None = None, workers: int 
     Args:
         exp: a loaded experiment (:func:`~cxsim.batch.load_experiment`).
         out: the results directory (must not hold files) [default: :func:`default_run_dir`].
-        workers: worker processes [default: all cores]; 1 runs in this process. With
-            ``executor``: how many tasks it runs at once (sizes the tasks; default: all cores).
+        workers: worker processes [default: all cores, or this process alone for a run
+            too small to repay starting them (:func:`default_workers`)]; 1 runs in this
+            process. With ``executor``: how many tasks it runs at once (sizes the tasks;
+            default: all cores).
         quiet: no progress bar (it is also off when ``stream`` is not a terminal).
         stream: where the progress bar goes [default: stderr].
         stop_after: testing hook: behave as if Ctrl-C were pressed after this many chunks.
@@ -475,7 +480,7 @@ def kept_ticks(ticks: int, every: int) -> int:
 
 
 def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: float, started: str,
-            complete: bool, records: dict[int, dict] | None = None) -> None:
+            complete: bool, records: dict[int, dict] | None = None, workers: int | None = None) -> None:
     records = records or {}
     for c in manifest["chunks"]:
         c["status"] = "done" if c["id"] in done else "pending"
@@ -485,7 +490,7 @@ def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: 
             c.pop("rows", None)
             c.pop("sha256", None)
     now = now_iso()
-    manifest["sessions"].append({"started": started, "stopped": now, "chunks_done": len(done)})
+    manifest["sessions"].append({"started": started, "stopped": now, "chunks_done": len(done), "workers": workers})
     manifest["elapsed_seconds"] = round(manifest.get("elapsed_seconds", 0.0) + time.perf_counter() - t0, 3)
     manifest["complete"] = complete
     if complete:
@@ -515,7 +520,8 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     total = sum(c.size for c in chunks)
     bar = progress_bar(total, exp.name, quiet, stream, initial=sum(c.size for c in chunks if c.id in done))
     bar.set_postfix_str(f"points {int((per_point == R).sum())}/{len(exp.points)}", refresh=False)
-    n_workers = max(1, min(workers or os.cpu_count() or 1, len(pending)))
+    n_workers = max(1, min(workers or (os.cpu_count() or 1 if executor else default_workers(exp, pending)),
+                           len(pending)))
     in_process = executor is None and n_workers == 1
     # Stack up to STACK_REPLICATIONS replications per task, but leave each worker a few tasks.
     pending_size = sum(c.size for c in pending)
@@ -573,7 +579,7 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 pool.shutdown(wait=True)
     except BaseException:
         bar.close()
-        _record(out, manifest, chunks, done, t0, started, complete=False, records=records)
+        _record(out, manifest, chunks, done, t0, started, complete=False, records=records, workers=n_workers)
         raise
     bar.refresh()  # draw the final count even if the last update fell inside tqdm's refresh interval
     bar.close()
@@ -586,9 +592,25 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     elif exp.keep.per_agent:
         assemble(out, order, AGENTS)
     summarize(out, read_parquet(out / "points.parquet", columns=["point", "name"]))
-    _record(out, manifest, chunks, done, t0, started, complete=True, records=records)
+    _record(out, manifest, chunks, done, t0, started, complete=True, records=records, workers=n_workers)
     remove_chunks(out)
     return out
+
+
+# A run with less work than this (replications x weeks x agents) is faster in this process than on a pool of
+# workers: each worker process first spends about two seconds starting (imports, loading the compiled
+# kernels), and the coordinator's share (writing, assembling, summaries) does not shrink. Measured on the
+# README's main job (8 points x 1,000 replications x 156 weeks x 21 agents = 26 million agent-weeks) on
+# 2 cores: 7 s in this process against 10 s on 2 workers; benchmarks/bench_scale.py `main`.
+SMALL_RUN_AGENT_WEEKS = 60_000_000
+
+
+def default_workers(exp: Experiment, pending: Sequence[Chunk]) -> int:
+    """Workers when none are asked for: all cores, or 1 (this process) for a run under :data:`SMALL_RUN_AGENT_WEEKS`."""
+    sc = exp.points[0].scenario if exp.points else None
+    agents = max(1, len(sc.executives) + len(sc.departments)) if sc is not None else 1
+    work = sum(c.size for c in pending) * max(exp.ticks, 1) * agents
+    return 1 if work < SMALL_RUN_AGENT_WEEKS else os.cpu_count() or 1
 
 
 def _local_pool(n_workers: int) -> Executor:
