@@ -10,7 +10,9 @@ and a design::
     replications = 500
     seed = 1
     ticks = 156                            # default: the scenarios' run.ticks
-    chunk_size = 500                       # replications per chunk (memory, progress)
+    chunk_size = 500                       # replications per chunk (memory, progress; with
+                                           # per_agent = "summary", chunks of all a point's
+                                           # replications are summarized by their worker)
 
     [fixed]                                # overrides applied at every point
     "owner.mandate" = "budget"

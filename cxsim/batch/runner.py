@@ -73,6 +73,7 @@ from .store import (
     require_keys,
     summarize,
     summarize_agents,
+    summarize_matrix,
     verify_chunk,
     write_chunk,
     write_json,
@@ -129,11 +130,14 @@ def plan_tasks(chunks: Sequence[Chunk], budget: int) -> list[list[Chunk]]:
 
 
 # ---------------------------------------------------------------------------- the work of one task
-def _point_tables(point: int, batch, ticks: int, keep: Keep) -> dict[str, pa.Table]:
+def _point_tables(point: int, batch, ticks: int, keep: Keep, whole: bool = False) -> dict[str, pa.Table]:
     """One point's replications, (kept) timeseries rows and, with ``keep.per_agent``, per-agent rows.
 
     Built straight from the recorder's ``(ticks + 1, R)`` arrays (no DataFrame in between):
-    rows in (replication, tick) order, the values the recorder holds, bit for bit.
+    rows in (replication, tick) order, the values the recorder holds, bit for bit. With
+    ``keep.per_agent = "summary"`` and ``whole`` (these are all the point's replications),
+    the per-agent columns go straight into their summary (``agents_summary``, the rows
+    :func:`~cxsim.batch.store.summarize_agents` would compute from the per-agent rows).
     """
     rec, reps = batch.recorder, batch.replications
     n, R = rec.n, reps.size
@@ -155,7 +159,15 @@ def _point_tables(point: int, batch, ticks: int, keep: Keep) -> dict[str, pa.Tab
     ts_cols = keyed()
     ts_cols.update({m: long(rec.series[m][:n]) for m in keep.metrics if m in rec.series})
     out = {"replications": pa.table(rp_cols), "timeseries": pa.table(ts_cols)}
-    if keep.per_agent:
+    if keep.per_agent == "summary" and whole:
+        eng = rec.m
+        columns = [*(f"adoption:{d}" for d in eng.st.dept_ids), *(f"buy_in:{e}" for e in eng.st.exec_ids),
+                   *(f"expressed:{e}" for e in eng.st.exec_ids)]
+        # (R, kept ticks, columns): the layout summarize_agents builds from the per-agent rows
+        x = np.concatenate([rec.dept[kept], rec.exec_true[kept], rec.exec_expr[kept]], axis=1).transpose(2, 0, 1)
+        out[AGENTS_SUMMARY] = pa.concat_tables(
+            summarize_matrix(point, kept, columns, np.ascontiguousarray(x).reshape(R, -1)))
+    elif keep.per_agent:
         eng = rec.m
         ag_cols = keyed()
         ag_cols.update({f"adoption:{d}": long(rec.dept[:n, i, :]) for i, d in enumerate(eng.st.dept_ids)})
@@ -166,10 +178,13 @@ def _point_tables(point: int, batch, ticks: int, keep: Keep) -> dict[str, pa.Tab
 
 
 def task_tables(chunk_items: Sequence[Sequence[tuple[int, Any]]], lo: int, hi: int, seed: int, ticks: int, keep: Keep,
-                progress: Callable[[int], None] | None = None) -> list[dict[str, pa.Table]]:
+                progress: Callable[[int], None] | None = None,
+                replications: int | None = None) -> list[dict[str, pa.Table]]:
     """Simulate replications ``lo .. hi - 1`` of every ``(point, scenario)`` of several chunks; each chunk's tables.
 
-    Each chunk gets ``replications`` and ``timeseries``, and ``agents`` with ``keep.per_agent``.
+    Each chunk gets ``replications`` and ``timeseries``, and with ``keep.per_agent``
+    ``agents``, or ``agents_summary`` when ``keep.per_agent = "summary"`` and the range
+    holds all of a point's ``replications``.
 
     All points run together (stacked where their organizations match); ``progress``
     is called once per simulated week of each engine with its replication count.
@@ -183,7 +198,7 @@ def task_tables(chunk_items: Sequence[Sequence[tuple[int, Any]]], lo: int, hi: i
     for items in chunk_items:
         parts: dict[str, list[pa.Table]] = {}
         for point, _ in items:
-            for name, t in _point_tables(point, batches[i], ticks, keep).items():
+            for name, t in _point_tables(point, batches[i], ticks, keep, lo == 0 and hi == replications).items():
                 parts.setdefault(name, []).append(t)
             batches[i] = None  # (free each point's arrays once its tables exist)
             i += 1
@@ -216,7 +231,8 @@ def run_task(task: dict) -> list[tuple[int, dict[str, pa.Table]]]:
         except OSError:
             pass
         time.sleep(float(pause))
-    tables = task_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"])
+    tables = task_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"],
+                         replications=task.get("replications"))
     # (encoded here, in parallel on the workers: the coordinator only writes the bytes)
     return [(cid, {name: encode_table(t) for name, t in chunk.items()}) for cid, chunk in zip(task["ids"], tables)]
 
@@ -536,7 +552,8 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     def task(cs: list[Chunk]) -> dict:
         return {"run_dir": str(out), "ids": [c.id for c in cs], "fingerprint": fingerprint,
                 "items": [[(p, exp.points[p].scenario) for p in c.points] for c in cs],
-                "lo": cs[0].lo, "hi": cs[0].hi, "seed": exp.seed, "ticks": exp.ticks, "keep": exp.keep}
+                "lo": cs[0].lo, "hi": cs[0].hi, "seed": exp.seed, "ticks": exp.ticks, "keep": exp.keep,
+                "replications": exp.replications}
 
     by_id = {c.id: c for c in chunks}
     finished_now = 0
@@ -560,7 +577,8 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 size = sum(c.size for c in cs)
                 tick = _TickProgress(bar, 1.0 / max(exp.ticks, 1))
                 t = task(cs)
-                tables = task_tables(t["items"], t["lo"], t["hi"], exp.seed, exp.ticks, exp.keep, tick)
+                tables = task_tables(t["items"], t["lo"], t["hi"], exp.seed, exp.ticks, exp.keep, tick,
+                                     exp.replications)
                 bar.update(size - tick.sent)
                 for c in cs:
                     finished(c.id, tables.pop(0), counted=True)
@@ -678,7 +696,7 @@ def _verified_chunks(exp: Experiment, out: Path, manifest: dict, chunks: list[Ch
                 say(f"{out}: chunk {c.id} is marked done in manifest.json but its files are missing; recomputing it")
             continue
         problem = verify_chunk(out, c.id, c.points, c.lo, c.hi, manifest["plan_hash"], c.size * per_rep,
-                               entries.get(c.id), agents=exp.keep.per_agent)
+                               entries.get(c.id), agents=_agent_table(exp, c, per_rep))
         if problem is None:
             done.add(c.id)
             records[c.id] = read_chunk_record(out, c.id)
@@ -687,6 +705,16 @@ def _verified_chunks(exp: Experiment, out: Path, manifest: dict, chunks: list[Ch
                 "recomputing it")
             remove_chunk(out, c.id)
     return done, records
+
+
+def _agent_table(exp: Experiment, c: Chunk, per_rep: int) -> tuple[str, int] | None:
+    """The per-agent table chunk ``c`` holds, and its rows: per-agent rows, their summary (whole points), or none."""
+    if not exp.keep.per_agent:
+        return None
+    if exp.keep.per_agent == "summary" and c.lo == 0 and c.hi == exp.replications:
+        sc = exp.points[c.points[0]].scenario
+        return AGENTS_SUMMARY, len(c.points) * per_rep * (len(sc.departments) + 2 * len(sc.executives))
+    return AGENTS, c.size * per_rep
 
 
 def _span(points: Sequence[int]) -> str:

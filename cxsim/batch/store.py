@@ -67,6 +67,7 @@ __all__ = [
     "write_json", "read_manifest", "CHUNK_DIR", "ROW_GROUP_ROWS", "SUMMARY_OUTCOMES", "verify_chunk",
     "read_chunk_record", "chunk_path", "remove_chunk", "require_keys", "read_parquet", "AGENTS", "KEYS",
     "is_agent_column", "parquet_options", "AGENTS_SUMMARY", "AGENT_STATS", "summarize_agents", "Encoded",
+    "summarize_matrix",
     "encode_table", "CHUNK_OPTIONS",
 ]
 
@@ -221,7 +222,7 @@ def write_chunk(run_dir: Path, chunk_id: int, tables: dict[str, pa.Table | Encod
     record: dict[str, Any] = {"id": int(chunk_id), "points": [int(p) for p in points],
                               "replications": [int(r) for r in replications], "plan_hash": plan_hash,
                               "rows": {}, "sha256": {}}
-    for name in (*((AGENTS,) if AGENTS in tables else ()), "timeseries", "replications"):
+    for name in (*(t for t in (AGENTS, AGENTS_SUMMARY) if t in tables), "timeseries", "replications"):
         final = chunk_path(run_dir, chunk_id, name)
         tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
         enc = tables[name] if isinstance(tables[name], Encoded) else encode_table(tables[name])
@@ -265,13 +266,15 @@ def done_chunks(run_dir: Path) -> set[int]:
 
 
 def verify_chunk(run_dir: Path, chunk_id: int, points: Sequence[int], lo: int, hi: int, plan_hash: str,
-                 timeseries_rows: int, manifest_entry: dict | None = None, agents: bool = False) -> str | None:
+                 timeseries_rows: int, manifest_entry: dict | None = None,
+                 agents: tuple[str, int] | None = None) -> str | None:
     """Check a kept chunk against what the plan expects; ``None`` if it is sound, else what is wrong.
 
     Checks the record (same chunk, plan hash, points and replication range; the same as
     the manifest's copy, when the manifest has one), the row counts the plan implies, and
     each file's row count (from its Parquet footer) and SHA-256 against the record;
-    with ``agents``, the chunk's per-agent table too.
+    with ``agents`` (a table name, ``agents`` or ``agents_summary``, and its row count),
+    the chunk's per-agent table too.
     """
     rec = read_chunk_record(run_dir, chunk_id)
     if rec is None:
@@ -283,9 +286,11 @@ def verify_chunk(run_dir: Path, chunk_id: int, points: Sequence[int], lo: int, h
                 f"{rec.get('replications')!r}; expected points {list(points)!r}, replications [{lo}, {hi}]")
     if manifest_entry is not None and manifest_entry.get("sha256") not in (None, rec.get("sha256")):
         return "its checksums differ from the ones in manifest.json"
-    expected = {"replications": len(points) * (hi - lo), "timeseries": timeseries_rows, AGENTS: timeseries_rows}
+    expected = {"replications": len(points) * (hi - lo), "timeseries": timeseries_rows}
+    if agents is not None:
+        expected[agents[0]] = agents[1]
     rows, sums = rec.get("rows") or {}, rec.get("sha256") or {}
-    for name in (*TABLES, *((AGENTS,) if agents else ())):
+    for name in expected:
         path = chunk_path(run_dir, chunk_id, name)
         if rows.get(name) != expected[name]:
             return f"its record says {name} has {rows.get(name)!r} rows; the plan gives {expected[name]}"
@@ -303,7 +308,7 @@ def verify_chunk(run_dir: Path, chunk_id: int, points: Sequence[int], lo: int, h
 def remove_chunk(run_dir: Path, chunk_id: int) -> None:
     """Delete a chunk's record first (so it stops counting as done), then its files."""
     record_path(run_dir, chunk_id).unlink(missing_ok=True)
-    for name in (*TABLES, AGENTS):
+    for name in (*TABLES, AGENTS, AGENTS_SUMMARY):
         chunk_path(run_dir, chunk_id, name).unlink(missing_ok=True)
 
 
@@ -384,7 +389,9 @@ def summarize_agents(run_dir: Path, chunks: Sequence[tuple[int, Sequence[int]]],
     The mean adds the replications one after another in replication order (not in an
     order a library picks), so its bits do not depend on the chunking. Chunk files are
     read once each, one point held at a time; a point with more than ``max_values``
-    values is summarized a few columns at a time.
+    values is summarized a few columns at a time. A chunk that holds all of its points'
+    replications was summarized by its worker (``agents_summary`` chunk files, the same
+    rows): those are copied.
     """
     run_dir = Path(run_dir)
     final = run_dir / f"{AGENTS_SUMMARY}.parquet"
@@ -394,10 +401,16 @@ def summarize_agents(run_dir: Path, chunks: Sequence[tuple[int, Sequence[int]]],
             by_point.setdefault(int(p), []).append(cid)
     if not by_point:
         raise ResultsError(f"{run_dir}: no chunks to summarize")
-    names = [c for c in pq.read_schema(chunk_path(run_dir, chunks[0][0], AGENTS)).names if c not in KEYS]
+    summarized = {cid for cid, _ in chunks if chunk_path(run_dir, cid, AGENTS_SUMMARY).is_file()}
+    rows_from = next((cid for cid, _ in chunks if cid not in summarized), None)
+    names = [] if rows_from is None else [
+        c for c in pq.read_schema(chunk_path(run_dir, rows_from, AGENTS)).names if c not in KEYS]
     parts: list[pa.Table] = []
     held: dict[int, list[pa.Table]] = {}
     for cid, points in chunks:
+        if cid in summarized:
+            parts.append(pq.read_table(chunk_path(run_dir, cid, AGENTS_SUMMARY)))
+            continue
         path = chunk_path(run_dir, cid, AGENTS)
         if all(_point_values(run_dir, by_point[int(p)], len(names)) > max_values for p in points):
             table = None  # (every point here is too big to hold: summarized column group by column group)
@@ -448,13 +461,22 @@ _QUANTILES = (0.5, 0.05, 0.25, 0.75, 0.95)
 
 def _summarize_point(point: int, t: pa.Table, names: Sequence[str]) -> list[pa.Table]:
     """Per column of ``names``: one row per tick with the replications, mean and quantiles of ``point``'s rows."""
-    tick = t.column("tick").to_numpy()
-    ticks = np.unique(tick)
-    T = ticks.size
-    R = t.num_rows // max(T, 1)
-    C = len(names)
+    ticks = np.unique(t.column("tick").to_numpy())
+    R = t.num_rows // max(ticks.size, 1)
     # (R, T * C): a replication's ticks, each with every column; rows in replication order
-    x = np.stack([t.column(c).to_numpy() for c in names], axis=1).reshape(R, T * C)
+    x = np.stack([t.column(c).to_numpy() for c in names], axis=1).reshape(R, ticks.size * len(names))
+    return summarize_matrix(point, ticks, names, x)
+
+
+def summarize_matrix(point: int, ticks: np.ndarray, names: Sequence[str], x: np.ndarray) -> list[pa.Table]:
+    """:func:`_summarize_point` of the values ``x[r, t * C + c]`` (replication r, tick ``ticks[t]``, column c).
+
+    A worker that holds all of a point's replications summarizes them here, straight
+    from its recorder; the rows are those :func:`summarize_agents` computes from the
+    per-agent rows, bit for bit.
+    """
+    T, C = len(ticks), len(names)
+    R = x.shape[0]
     total = np.zeros(T * C)
     for r in range(R):  # one replication after another: the sum's order is ours, not a library's
         total += x[r]
