@@ -73,8 +73,41 @@ def refresh(package_dir: Path | None = None) -> bool:
 
 def is_cold(package_dir: Path | None = None) -> bool:
     """Whether the kernels still have to be compiled (none cached next to the package yet)."""
+    import os
+
+    index = "employee_adoption._adoption_kernel-*.nbi"
+    elsewhere = os.environ.get("NUMBA_CACHE_DIR")  # (numba then caches there, in folders named after the sources)
+    if elsewhere:
+        return not any(Path(elsewhere).rglob(index))
     here = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parent
-    return not any((here / "submodels" / "__pycache__").glob("employee_adoption._adoption_kernel-*.nbi"))
+    return not any((here / "submodels" / "__pycache__").glob(index))
+
+
+# When the cache is cold, a second process compiles these rules' kernels (employee adoption with the
+# binomial sampler it inlines, the journey, politics: about half the compile time) while this one
+# compiles the others, so a first run on two or more cores waits about half as long.
+_SIDE_RULES = ("employee_adoption", "journey", "politics")
+
+
+def compile_rules(scenario, names, record: bool = False) -> None:
+    """Compile (or load from the cache) the kernels of the schedule's rules named in ``names``.
+
+    Runs each named rule once on a fresh engine of two replications (the numbers are
+    thrown away; the kernels' argument types are those of every run), and with
+    ``record`` the recorder's kernel too.
+    """
+    import numpy as np
+
+    from .engine import SCHEDULE, Engine
+    from .metrics import Recorder
+
+    m = Engine(scenario, np.arange(2), 0)
+    m.begin_week()
+    for rule in SCHEDULE:
+        if rule.__name__ in names:
+            rule(m)
+    if record:
+        Recorder(m, 1, per_agent=True).record()
 
 
 def warm_up(scenario, say=None) -> None:
@@ -82,12 +115,32 @@ def warm_up(scenario, say=None) -> None:
 
     Called before work whose progress a user watches (batch workers, the dashboard),
     so that the one-off compilation is not a silent stall. ``say`` gets a line to
-    show when the kernels are not cached yet.
+    show when the kernels are not cached yet. A cold cache is filled by two processes
+    at once where there are two cores or more (:data:`_SIDE_RULES`).
     """
+    import os
+    import subprocess
+    import sys
+
     import numpy as np
 
+    from .engine import SCHEDULE
     from .simulate import run_batch
 
-    if say is not None and is_cold():
-        say("compiling cxsim's kernels (once after an install or an update, about 20 s) ...")
+    cold = is_cold()
+    if say is not None and cold:
+        say("compiling cxsim's kernels (once after an install or an update, about 10 s) ...")
+    if cold and (os.cpu_count() or 1) > 1:
+        side = subprocess.Popen(
+            [sys.executable, "-c", "import sys, cxsim; from cxsim._jitcache import compile_rules; "
+             "compile_rules(cxsim.load_scenario('reference'), sys.argv[1:])", *_SIDE_RULES],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            compile_rules(scenario, [r.__name__ for r in SCHEDULE if r.__name__ not in _SIDE_RULES], record=True)
+            side.wait()
+        finally:
+            if side.poll() is None:  # (an error or Ctrl-C here: the helper's work is not needed)
+                side.kill()
+                side.wait()
+    # (loads what the second process compiled; compiles anything still missing, e.g. if it failed)
     run_batch(scenario, np.arange(2), 0, ticks=2, per_agent=True)

@@ -86,3 +86,25 @@ def test_every_module_with_kernels_is_covered():
     assert {"rng.py", "_ndtri.py", "metrics.py", "submodels/employee_adoption.py", "submodels/_common.py"} <= {
         path.relative_to(package).as_posix() for path in with_kernels}
     assert with_kernels <= set(kernel_files(package))
+
+
+def test_a_cold_cache_is_filled_by_two_processes_with_a_message(tmp_path):
+    """warm_up on a cold cache says so, has a second process compile the side rules, and leaves every kernel cached."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("the second compiling process runs only with two cores or more")
+    probe = ("import cxsim\nfrom cxsim._jitcache import is_cold, warm_up\nassert is_cold()\n"
+             "warm_up(cxsim.load_scenario('reference'), print)\nprint('cold after:', is_cold())\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "compiling cxsim's kernels" in out.stdout and "cold after: False" in out.stdout
+    cached = {p.name.split("-")[0] for p in (tmp_path / "cache").rglob("*.nbi")}
+    for kernel in ("employee_adoption._adoption_kernel", "journey._journey_kernel", "politics._politics_kernel",
+                   "social_influence._influence_kernel", "metrics._record_kernel"):
+        assert kernel in cached
