@@ -251,7 +251,7 @@ class Streams:
 
 _SMALL_MEAN = 30.0
 LARGE = -1.0  # marks an element the kernels leave to the normal approximation (counts are never negative)
-_WALK = 12  # CDF terms every open draw takes without a branch; longer walks continue one term at a time
+_WALK = 8  # CDF terms every open draw takes without a branch; longer walks continue one term at a time
 
 # log(1 - q) = 2 atanh(s), s = q / (q - 2): the series in s^2 has coefficients 1 / (2j + 1); 17 terms
 # leave a truncation error below 1e-17 for |s| <= 1/3 (q <= 1/2). exp(r) for |r| <= ln(2)/2: Taylor
