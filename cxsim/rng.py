@@ -259,6 +259,7 @@ _WALK = 8  # CDF terms every open draw takes without a branch; longer walks cont
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * _LN2_HI is exact for |k| < 2**11 (fdlibm)
 _LN2_LO = 1.90821492927058770002e-10
+_POW2_NEG = np.array([2.0**-i for i in range(128)])  # 2^-i, exact (a constant of the compiled code)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -311,16 +312,8 @@ def _pmf0(n, q):
     b1 = (0.041666666666666664 + 0.008333333333333333 * r) + (0.001388888888888889 + 0.0001984126984126984 * r) * r2
     b2 = (2.48015873015873e-05 + 2.7557319223985893e-06 * r) + (2.755731922398589e-07 + 2.505210838544172e-08 * r) * r2
     e = (b0 + b1 * r4) + (b2 + (2.08767569878681e-09 + 1.6059043836821613e-10 * r) * r4) * r8
-    # times 2^k = product of 2^-(2^i) over the bits i of -k (0 <= -k < 128): exact
-    m = -k
-    f0 = 0.5 if np.floor(m * 1.0) - 2.0 * np.floor(m * 0.5) > 0.5 else 1.0
-    f1 = 0.25 if np.floor(m * 0.5) - 2.0 * np.floor(m * 0.25) > 0.5 else 1.0
-    f2 = 0.0625 if np.floor(m * 0.25) - 2.0 * np.floor(m * 0.125) > 0.5 else 1.0
-    f3 = 0.00390625 if np.floor(m * 0.125) - 2.0 * np.floor(m * 0.0625) > 0.5 else 1.0
-    f4 = 1.52587890625e-05 if np.floor(m * 0.0625) - 2.0 * np.floor(m * 0.03125) > 0.5 else 1.0
-    f5 = 2.3283064365386963e-10 if np.floor(m * 0.03125) - 2.0 * np.floor(m * 0.015625) > 0.5 else 1.0
-    f6 = 5.421010862427522e-20 if np.floor(m * 0.015625) - 2.0 * np.floor(m * 0.0078125) > 0.5 else 1.0
-    return e * (((f0 * f1) * (f2 * f3)) * ((f4 * f5) * f6))
+    # times 2^k (0 <= -k <= 87 here) from a table of exact powers of two: one exact scaling
+    return e * _POW2_NEG[np.int64(-k)]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
