@@ -776,7 +776,8 @@ def _recover(pool: _LocalPool, tasks: list[dict], lost: list[int], deaths: dict[
     """After a worker death broke ``pool``: blame the task(s) it held; stop if one has died too often, else renew."""
     dead, holders = pool.casualties()
     # The task a dead worker had started is blamed; a death pinned on no task counts against every lost one.
-    blamed = [i for i in lost if holders.get(i) in dead] or lost
+    pinned = [i for i in lost if holders.get(i) in dead]
+    blamed = pinned or lost
     for i in blamed:
         deaths[i] = deaths.get(i, 0) + 1
     how = "; ".join(f"worker process {pid} died ({_exit_status(code)})" for pid, code in dead.items()) \
@@ -784,14 +785,16 @@ def _recover(pool: _LocalPool, tasks: list[dict], lost: list[int], deaths: dict[
     doomed = [cid for i in blamed if deaths[i] >= _MAX_DEATHS for cid in tasks[i]["ids"]]
     if doomed:
         raise ResultsError(
-            f"{_plural(doomed, 'chunk')}: the worker process running {'it' if len(doomed) == 1 else 'them'} died "
-            f"{_MAX_DEATHS} times (last: {how}); stopped. "
+            f"{_plural(doomed, 'chunk')}: "
+            + (f"the worker process running {'it' if len(doomed) == 1 else 'them'} died" if pinned else
+               "worker processes died, before or while running them,")
+            + f" {_MAX_DEATHS} times (last: {how}); stopped. "
             "Short of memory (the OOM killer sends SIGKILL; see `dmesg`)? Try fewer workers (-w N); -w 1 runs the "
             "chunks in this process and shows any error. The finished chunks are kept: "
             f"cxsim batch --resume {tasks[blamed[0]]['run_dir']}")
     ids = sorted(cid for i in lost for cid in tasks[i]["ids"])
     pool.say(f"{how}; rerunning {len(lost)} unfinished task{'' if len(lost) == 1 else 's'} ({_plural(ids, 'chunk')})"
-             if lost else f"{how}; starting a new one")
+             if lost else f"{how}; starting new workers")
     pool.renew()
 
 
