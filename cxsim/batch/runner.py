@@ -20,7 +20,11 @@ Tasks run on any :class:`concurrent.futures.Executor`: by default a pool of
 this (coordinating) process is the only writer of the store: it writes each chunk
 as its task finishes, keeps at most two tasks per worker in flight (so its memory is
 flat in the number of points), and on Ctrl-C stops the pool and records which chunks
-are done. Every task carries the coordinator's :func:`code_fingerprint`; a worker
+are done. A worker that dies mid-task (``kill -9``, the OOM killer) costs only the tasks
+not yet returned: Dask reruns its task; the local pool, which a dead worker breaks, is
+replaced by a fresh one that runs them again, saying so in one line, and a task that has
+killed its worker three times stops the run (:func:`_run_tasks`). Either way the tables
+are bit-identical to an undisturbed run's. Every task carries the coordinator's :func:`code_fingerprint`; a worker
 running other code refuses it (:class:`WorkerVersionError`).
 """
 
@@ -271,11 +275,17 @@ def _mismatch(coordinator: dict, worker: dict) -> str:
 
 
 _PAUSE_ENV = "CXSIM_BATCH_TASK_PAUSE"  # testing hook: seconds each worker task sleeps before simulating
+# testing hook: a local-pool worker that starts a task holding this chunk id kills itself with SIGKILL
+_DIE_ENV = "CXSIM_BATCH_TASK_DIE"
+
+_started = None  # in a local-pool worker: where it says which task it starts (see _LocalPool)
 
 
-def _worker_init(parent: int | None = None) -> None:
+def _worker_init(parent: int | None = None, started=None) -> None:
     # The parent decides what Ctrl-C means; a worker dying mid-write would only leave a temp file anyway.
+    global _started
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _started = started
     if parent is not None:
         die_with_parent(parent)
 
@@ -585,7 +595,7 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 del tables
         elif tasks:
             own = executor is None
-            pool = executor or _local_pool(n_workers)
+            pool = executor or _local_pool(n_workers, stream or sys.stderr)
             try:
                 for cid, tables in _run_tasks(pool, [task(cs) for cs in tasks], 2 * n_workers):
                     finished(cid, tables, counted=False)
@@ -631,16 +641,104 @@ def default_workers(exp: Experiment, pending: Sequence[Chunk]) -> int:
     return 1 if work < SMALL_RUN_AGENT_WEEKS else os.cpu_count() or 1
 
 
-def _local_pool(n_workers: int) -> Executor:
-    """Today's local pool: ``spawn``-started processes that ignore Ctrl-C and die with this one."""
-    from concurrent.futures import ProcessPoolExecutor
+def _local_pool(n_workers: int, stream=None) -> Executor:
+    """The default pool: ``spawn``-started processes that ignore Ctrl-C, die with this one, are replaced if one dies.
 
-    return ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
-                               initargs=(os.getpid(),))
+    ``stream`` is where a worker's death is told [default: stderr].
+    """
+    return _LocalPool(n_workers, stream)
+
+
+class _LocalPool(Executor):
+    """A ``spawn`` :class:`~concurrent.futures.ProcessPoolExecutor` that :func:`_run_tasks` renews when a worker dies.
+
+    A process pool one of whose workers dies (``kill -9``, the OOM killer, a crash in native
+    code) is broken for good: every task not yet returned fails with ``BrokenProcessPool``.
+    Its workers say on a queue which task they start (:meth:`run`), so :meth:`casualties`
+    can tell which workers died, how, and what they held; :meth:`renew` swaps the broken
+    pool for a fresh one.
+    """
+
+    def __init__(self, n_workers: int, stream=None):
+        self.n_workers, self.stream = n_workers, stream
+        self.pool = None
+        self.renew()
+
+    def renew(self) -> None:
+        """Stop the current pool (if any) and start a fresh one."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        if self.pool is not None:
+            _stop_pool(self.pool)
+            self.started.close()
+        ctx = multiprocessing.get_context("spawn")
+        self.started = ctx.SimpleQueue()  # (task key, pid) from each worker as it starts a task
+        self.pool = ProcessPoolExecutor(self.n_workers, mp_context=ctx, initializer=_worker_init,
+                                        initargs=(os.getpid(), self.started))
+        self.workers: dict[int, Any] = {}  # pid -> Process, every worker of this pool
+        self.holders: dict[Any, int] = {}  # task key -> pid of the worker that started it
+
+    def submit(self, fn, /, *args, **kwargs):
+        return self.run(None, fn, *args, **kwargs)
+
+    def run(self, key, fn, /, *args, **kwargs):
+        """Submit ``fn(*args, **kwargs)``; the worker that starts it is recorded under ``key``."""
+        # Drained at every submit, the queue's pipe never fills: only tasks in flight can have said something since.
+        self._drain()
+        fut = self.pool.submit(_run_tracked, key, fn, args, kwargs)
+        self.workers.update(getattr(self.pool, "_processes", None) or {})  # (workers start on submit)
+        return fut
+
+    def _drain(self) -> None:
+        while not self.started.empty():
+            key, pid = self.started.get()
+            self.holders[key] = pid
+
+    def casualties(self) -> tuple[dict[int, int], dict[Any, int]]:
+        """After a break: ``{pid: exit code}`` of the workers that died, ``{task key: pid}`` of who started what.
+
+        A broken pool terminates (SIGTERM) its remaining workers; those are not counted as dead.
+        """
+        self._drain()
+        # The broken pool's own thread joins (reaps) every worker; waiting for it first, rather than joining them
+        # here too, keeps two threads from racing for one exit status (the loser would read None).
+        manager = getattr(self.pool, "_executor_manager_thread", None)  # (private, as _processes)
+        if manager is not None:
+            manager.join(timeout=30)
+        dead = {}
+        for pid, proc in self.workers.items():
+            proc.join(timeout=5)
+            if proc.exitcode is not None and proc.exitcode != -signal.SIGTERM:
+                dead[pid] = proc.exitcode
+        return dead, dict(self.holders)
+
+    def say(self, line: str) -> None:
+        from tqdm import tqdm
+
+        stream = self.stream or sys.stderr
+        tqdm.write(line, file=stream)  # (above a progress bar on that stream, which is redrawn below)
+        if hasattr(stream, "flush"):
+            stream.flush()
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        self.started.close()
+
+
+def _run_tracked(key, fn, args: tuple, kwargs: dict):
+    """A task on the local pool: say that this worker starts task ``key`` (see :class:`_LocalPool`), then run it."""
+    if _started is not None:
+        _started.put((key, os.getpid()))
+    die = os.environ.get(_DIE_ENV)
+    if die and args and isinstance(args[0], dict) and int(die) in args[0].get("ids", ()):  # testing hook
+        os.kill(os.getpid(), signal.SIGKILL)
+    return fn(*args, **kwargs)
 
 
 def _stop_pool(pool) -> None:
     """Stop a local pool at once (Ctrl-C, an error): cancel what waits, terminate what runs."""
+    if isinstance(pool, _LocalPool):
+        pool = pool.pool
     processes = dict(getattr(pool, "_processes", None) or {})  # (private, but there since Python 3.2)
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes.values():
@@ -650,33 +748,116 @@ def _stop_pool(pool) -> None:
         proc.join(timeout=10)
 
 
+_MAX_DEATHS = 3  # worker deaths one task may cause on the local pool before the run stops
+
+
 def _run_tasks(executor: Executor, tasks: list[dict], in_flight: int):
     """Yield ``(chunk id, tables)`` as tasks finish on ``executor``, with at most ``in_flight`` submitted at once.
 
     Bounding the tasks in flight keeps the coordinator's memory flat in the number of
-    points (results arrive as fast as they are written); a task whose worker died is
-    the executor's to rerun (Dask does), anything else it raises ends the run.
+    points (results arrive as fast as they are written). An error a task raises ends the
+    run. A task whose worker died is the executor's to rerun (Dask does); on the local pool
+    (:class:`_LocalPool`), which a dead worker breaks as a whole, this function does it: one
+    line on the pool's stream, a fresh pool, and every task whose result has not arrived is
+    submitted again (the chunks already returned stay written). A task whose worker died
+    ``_MAX_DEATHS`` times stops the run with a :class:`ResultsError`.
     """
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
 
-    queue = iter(tasks)
-    running: set = set()
+    recover = isinstance(executor, _LocalPool)
+    todo = deque(range(len(tasks)))  # task indices not yet submitted (or to submit again)
+    running: dict = {}  # future -> task index
+    lost: list[int] = []  # tasks whose worker (or pool) died under them
+    deaths: dict[int, int] = {}  # task index -> worker deaths blamed on it
+
+    def refill() -> bool:  # submit up to in_flight; False if the pool turns out broken
+        while todo and len(running) < in_flight:
+            i = todo.popleft()
+            try:
+                running[executor.run(i, run_task, tasks[i]) if recover else executor.submit(run_task, tasks[i])] = i
+            except BrokenProcessPool:
+                if not recover:
+                    raise
+                todo.appendleft(i)
+                return False
+        return True
+
+    def take(fut) -> list:  # a finished task's results; none if its pool broke (the task is then lost)
+        i = running.pop(fut)
+        if recover and isinstance(fut.exception(), BrokenProcessPool):
+            lost.append(i)
+            return []
+        return fut.result()
+
     try:
-        for t in queue:
-            running.add(executor.submit(run_task, t))
-            if len(running) >= in_flight:
-                break
-        while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                results = fut.result()
-                nxt = next(queue, None)
-                if nxt is not None:
-                    running.add(executor.submit(run_task, nxt))
-                yield from results
+        while todo or running:
+            broken = not refill()
+            if running and not broken:
+                for fut in wait(running, return_when=FIRST_COMPLETED).done:
+                    results = take(fut)
+                    broken = broken or bool(lost) or not refill()  # (a worker is free: give it work first)
+                    yield from results
+            if broken or lost:  # a worker died: every other task in flight fails too, or has returned
+                done, _ = wait(running, timeout=60)
+                for fut in done:
+                    yield from take(fut)
+                lost.extend(running.pop(fut) for fut in list(running))
+                _recover(executor, tasks, sorted(lost), deaths)
+                todo.extendleft(sorted(lost, reverse=True))
+                lost.clear()
     finally:
         for fut in running:
             fut.cancel()
+
+
+def _recover(pool: _LocalPool, tasks: list[dict], lost: list[int], deaths: dict[int, int]) -> None:
+    """After a worker death broke ``pool``: blame the task(s) it held; stop if one has died too often, else renew."""
+    dead, holders = pool.casualties()
+    # The task a dead worker had started is blamed; a death pinned on no task counts against every lost one.
+    pinned = [i for i in lost if holders.get(i) in dead]
+    blamed = pinned or lost
+    for i in blamed:
+        deaths[i] = deaths.get(i, 0) + 1
+    how = "; ".join(f"worker process {pid} died ({_exit_status(code)})" for pid, code in dead.items()) \
+        or "a worker process died"
+    doomed = [cid for i in blamed if deaths[i] >= _MAX_DEATHS for cid in tasks[i]["ids"]]
+    if doomed:
+        raise ResultsError(
+            f"{_plural(doomed, 'chunk')}: "
+            + (f"the worker process running {'it' if len(doomed) == 1 else 'them'} died" if pinned else
+               "worker processes died, before or while running them,")
+            + f" {_MAX_DEATHS} times (last: {how}); stopped. "
+            "Short of memory (the OOM killer sends SIGKILL; see `dmesg`)? Try fewer workers (-w N); -w 1 runs the "
+            "chunks in this process and shows any error. The finished chunks are kept: "
+            f"cxsim batch --resume {tasks[blamed[0]]['run_dir']}")
+    ids = sorted(cid for i in lost for cid in tasks[i]["ids"])
+    pool.say(f"{how}; rerunning {len(lost)} unfinished task{'' if len(lost) == 1 else 's'} ({_plural(ids, 'chunk')})"
+             if lost else f"{how}; starting new workers")
+    pool.renew()
+
+
+def _exit_status(code: int) -> str:
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by signal {-code}, {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
+
+
+def _plural(ids: Sequence[int], noun: str, at_most: int = 12) -> str:
+    """``chunk 3`` or ``chunks 3-6, 9`` (runs of consecutive ids joined; at most ``at_most`` runs shown)."""
+    runs: list[list[int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    text = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:at_most])
+    more = f", ... ({len(ids)} in all)" if len(runs) > at_most else ""
+    return f"{noun}{'' if len(ids) == 1 else 's'} {text}{more}"
 
 
 def _verified_chunks(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk],
