@@ -73,10 +73,12 @@ def _pct(x: float) -> str:
 
 
 def _print_summary(run_dir: Path, workers: int | None) -> None:
-    from .store import load_results
+    import pandas as pd
 
-    res = load_results(run_dir)
-    m, s = res.manifest, res.summary
+    from .store import read_manifest
+
+    # (the manifest and summary.csv only: reading every replication to print 15 lines grew with the points)
+    m, s = read_manifest(run_dir), pd.read_csv(run_dir / "summary.csv")
     workers = (m.get("sessions") or [{}])[-1].get("workers") or workers or 1
     echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
                f"seed {m['seed']}, {m['design']} design; {m['elapsed_seconds']:.1f} s "
