@@ -49,6 +49,24 @@ def test_wilson_interval_known_values():
     assert lo == 0 and hi == pytest.approx(0.2775, abs=1e-4)
 
 
+def test_wilson_95_needs_no_scipy_and_is_bit_identical():
+    """The written-out z of a 95% interval is scipy's norm.ppf(0.975) exactly, so the intervals are unchanged."""
+    from scipy.stats import norm
+
+    from cxsim.stats import Z95
+
+    assert Z95 == norm.ppf(0.975)
+    k, n = np.array([0, 3, 117, 412, 1000]), np.array([10, 10, 1000, 1000, 1000])
+    z = norm.ppf(0.975)
+    p = k / n
+    center = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    lo, hi = wilson_interval(k, n)
+    assert np.array_equal(lo, np.clip(center - half, 0, 1)) and np.array_equal(hi, np.clip(center + half, 0, 1))
+    lo90, hi90 = wilson_interval(k, n, conf=0.90)  # another level still goes through scipy
+    assert (lo90 >= lo).all() and (hi90 <= hi).all()
+
+
 def test_bootstrap_is_reproducible_and_chunk_independent():
     """Same seed, same resamples whatever the chunk size; another seed differs."""
     x = np.random.default_rng(1).random((50, 3))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..stats import wilson_interval
+from ..stats import Z95, wilson_interval
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -46,8 +46,6 @@ BOOTSTRAP_RESAMPLES = 4000
 
 BOOTSTRAP_SEED = 20150926
 """Seed of the bootstrap generator (fixed, so intervals are reproducible)."""
-
-Z95 = 1.959963984540054
 
 
 def bootstrap_means(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
