@@ -20,6 +20,7 @@ import matplotlib.patheffects as pe  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from ..plotting import LITERAL_TEXT, PALETTE, literal_text  # noqa: E402
@@ -671,12 +672,22 @@ def _guard(build, *args):
 
 
 def freeze_layout(fig) -> None:
-    """Run the constrained layout once and keep it: later saves (PNG, SVG) skip the costly layout pass."""
-    if fig is not None:
-        literal_text(fig)
-    if fig is not None and fig.get_layout_engine() is not None:
-        with plt.rc_context(LITERAL_TEXT):
+    """Lay the figure out once, draw it, and keep both: the report's PNG and later saves skip those passes.
+
+    The constrained layout runs as part of a draw. On the Agg canvas (the headless default) this
+    draw is the real one: its pixels are what :func:`figure_png` encodes, so a report draws each
+    figure once instead of twice (layout pass, then the PNG). The layout is then frozen, so
+    ``save_figure`` (PNG and SVG) reuses it.
+    """
+    if fig is None:
+        return
+    literal_text(fig)
+    with plt.rc_context(LITERAL_TEXT):
+        if isinstance(fig.canvas, FigureCanvasAgg):
+            fig.canvas.draw()
+        elif fig.get_layout_engine() is not None:
             fig.draw_without_rendering()
+    if fig.get_layout_engine() is not None:
         fig.set_layout_engine("none")
 
 
@@ -684,19 +695,44 @@ def save_figure(fig, out_dir: str | Path, stem: str) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg`` into ``out_dir``; returns the paths."""
     out_dir = Path(out_dir)
     paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.svg"]
+    png = _drawn_png(fig)
     literal_text(fig)
     with plt.rc_context({"svg.hashsalt": "cxsim", **LITERAL_TEXT}):
         for path, kw in ((paths[0], {"dpi": DPI, "metadata": {"Software": None}}),
                          (paths[1], {"metadata": {"Date": None}})):
             with atomic_write(path) as tmp:
-                fig.savefig(tmp, format=path.suffix[1:], **kw)
+                if png is not None and path.suffix == ".png":
+                    tmp.write_bytes(png)
+                else:
+                    fig.savefig(tmp, format=path.suffix[1:], **kw)
     return paths
 
 
 def figure_png(fig) -> bytes:
     """The figure as PNG bytes (for embedding)."""
+    png = _drawn_png(fig)
+    if png is not None:
+        return png
     buf = io.BytesIO()
     literal_text(fig)
     with plt.rc_context(LITERAL_TEXT):
         fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _drawn_png(fig) -> bytes | None:
+    """The PNG of the picture :func:`freeze_layout` drew, if it is still the figure (else None: save it anew).
+
+    The same bytes as ``fig.savefig(format="png", dpi=DPI)``: that draws the same figure on the same
+    canvas and encodes its buffer the same way (``matplotlib.image.imsave``).
+    """
+    canvas = fig.canvas
+    if fig.stale or fig.dpi != DPI or not isinstance(canvas, FigureCanvasAgg) or canvas._lastKey is None:
+        return None
+    w, h = canvas.get_width_height(physical=True)
+    if canvas._lastKey != (w, h, fig.dpi):
+        return None
+    buf = io.BytesIO()
+    matplotlib.image.imsave(buf, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi,
+                            metadata={"Software": None})
     return buf.getvalue()
