@@ -383,8 +383,7 @@ def histogram_figure(c: Comparison) -> plt.Figure:
         fig.get_layout_engine().set(h_pad=0.01, hspace=0.0)
         for ax, p in zip(axes, ids):
             x = rp.loc[rp["point"] == p, "final_adoption"].to_numpy(dtype=float)
-            w = np.full(x.size, 1 / max(x.size, 1))
-            ax.hist(x, bins=bins, weights=w, color=c.colors[p], alpha=0.9, edgecolor="white", lw=0.5)
+            _bars(ax, x, bins, c.colors[p])
             ax.axvline(c.threshold, color=GREY, ls=(0, (6, 4)), lw=1.5)
             ax.set_yticks([])
             ax.spines["left"].set_visible(False)
@@ -397,6 +396,24 @@ def histogram_figure(c: Comparison) -> plt.Figure:
         axes[-1].set_xlabel(f"share of employees practising CX at the horizon "
                             f"(dashed: success threshold {c.threshold:.0%})")
     return fig
+
+
+def _bars(ax, x: np.ndarray, bins: np.ndarray, color: str) -> None:
+    """A histogram of ``x`` (bar height: share of values) as one collection of bars.
+
+    Draws what ``ax.hist(x, bins, weights=1/n, alpha=0.9, edgecolor="white", lw=0.5)`` draws, as one
+    artist instead of one patch per bin (forty patches per option were a tenth of the report's time).
+    """
+    w = np.full(x.size, 1 / max(x.size, 1))
+    heights, _ = np.histogram(x, bins=bins, weights=w)
+    lo, hi = bins[:-1], bins[1:]
+    zero = np.zeros_like(heights)
+    verts = np.stack([np.column_stack([lo, zero]), np.column_stack([lo, heights]),
+                      np.column_stack([hi, heights]), np.column_stack([hi, zero])], axis=1)
+    bars = matplotlib.collections.PolyCollection(verts, closed=True, facecolors=color, edgecolors="white",
+                                                 linewidths=0.5, alpha=0.9)
+    bars.sticky_edges.y.append(0)  # like hist: the bars stand on the axis, no margin below
+    ax.add_collection(bars)
 
 
 def _pretty(ident: str) -> str:
