@@ -250,3 +250,23 @@ def test_bootstrap_sums_in_a_fixed_order_not_blas():
             for k in range(37):
                 total += float(counts[k]) * float(x[k, p])
             assert got[b, p] == total / 37
+
+
+def test_curve_matrix_equals_the_pivot_it_replaces():
+    """The fan charts' (tick x replication) matrix equals pandas' pivot, sorted or shuffled, with gaps; duplicates refused."""
+    from cxsim.compare.figures import QUANTILES, _bands, _wide
+
+    rng = np.random.default_rng(5)
+    ts = pd.DataFrame([(p, r, t) for p in (0, 1) for r in (2, 3, 7) for t in range(0, 10, 2)],
+                      columns=["point", "replication", "tick"])
+    ts["adoption"] = rng.random(len(ts)).astype(np.float32)
+    for frame in (ts, ts.sample(frac=1, random_state=2), ts.drop(index=[4, 17])):
+        for p in (0, 1):
+            w, ticks = _wide(frame, p, "adoption")
+            ref = frame[frame["point"] == p].pivot(index="tick", columns="replication", values="adoption")
+            assert np.array_equal(w, ref.to_numpy(dtype=float), equal_nan=True)
+            assert np.array_equal(ticks, ref.index.to_numpy())
+            ticks_b, q = _bands(frame, [p], "adoption")[p]
+            assert np.array_equal(q, np.nanquantile(ref.to_numpy(dtype=float), QUANTILES, axis=1), equal_nan=True)
+    with pytest.raises(ValueError, match="twice"):
+        _wide(pd.concat([ts, ts.iloc[[3]]]), 0, "adoption")

@@ -188,11 +188,30 @@ def _wide(ts: pd.DataFrame, point: int, metric: str) -> tuple[np.ndarray, np.nda
     million rows was a good part of the report's time). Duplicate (tick, replication) rows are
     refused as the pivot refuses them.
     """
-    sel = ts["point"].to_numpy() == point
-    tick = ts["tick"].to_numpy()[sel]
-    values = ts[metric].to_numpy(dtype=float)[sel]
+    return _wide_of(_columns(ts, metric), point)
+
+
+def _columns(ts: pd.DataFrame, metric: str) -> tuple[np.ndarray, ...]:
+    return (ts["point"].to_numpy(), ts["tick"].to_numpy(), ts["replication"].to_numpy(),
+            ts[metric].to_numpy(dtype=float, na_value=np.nan))
+
+
+def _wide_of(cols: tuple[np.ndarray, ...], point: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_wide` from the columns (read from the frame once for all points)."""
+    sel = cols[0] == point
+    tick, rep = cols[1][sel], cols[2][sel]
+    values = cols[3][sel]
+    # The usual case (RunData.timeseries sorts by replication, then tick; every future has every week):
+    # the rows already are the matrix, transposed.
+    n = tick.size
+    t = int(np.argmax(rep != rep[0])) if n and (rep != rep[0]).any() else n
+    if t and n % t == 0:
+        grid_t, grid_r = tick.reshape(-1, t), rep.reshape(-1, t)
+        if ((grid_t == tick[:t]).all() and (np.diff(tick[:t]) > 0).all() and (grid_r == grid_r[:, :1]).all()
+                and (np.diff(grid_r[:, 0]) > 0).all()):
+            return values.reshape(-1, t).T, tick[:t]
     ticks, ti = np.unique(tick, return_inverse=True)
-    reps, ri = np.unique(ts["replication"].to_numpy()[sel], return_inverse=True)
+    reps, ri = np.unique(rep, return_inverse=True)
     flat = ti * reps.size + ri
     if flat.size and np.bincount(flat, minlength=ticks.size * reps.size).max() > 1:
         raise ValueError(f"point {point}: the time series holds a (tick, replication) twice")
@@ -208,8 +227,9 @@ def _bands(ts: pd.DataFrame, points: list[int], metric: str) -> dict[int, tuple[
     numbers as ``np.nanquantile``, only faster.
     """
     out = {}
+    cols = _columns(ts, metric)
     for p in points:
-        wide, ticks = _wide(ts, p, metric)
+        wide, ticks = _wide_of(cols, p)
         q = np.quantile(wide, QUANTILES, axis=1) if not np.isnan(wide).any() else \
             np.nanquantile(wide, QUANTILES, axis=1)
         out[p] = ticks, q
