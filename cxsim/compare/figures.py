@@ -601,9 +601,25 @@ def _focus_and_best(c: Comparison) -> list[int]:
     return [c.focus] + ([int(best["point"].iloc[0])] if len(best) else [])
 
 
-def build_figures(c: Comparison) -> list[FigureSpec]:
-    """Build every figure the comparison supports (missing data give ``figure=None`` with a reason)."""
-    specs: list[FigureSpec] = []
+@dataclass
+class _Planned:
+    """One figure to make: its presentation and a function that builds it (reading its data when called).
+
+    ``make`` returns the figure, ``None`` (then ``missing`` says why, or the figure is left out when
+    ``optional``) or a :class:`_Failed` note.
+    """
+
+    stem: str
+    title: str
+    caption: str
+    make: object
+    missing: str = ""
+    optional: bool = False
+
+
+def _plan(c: Comparison) -> list[_Planned]:
+    """Every figure the comparison supports, in report order, not yet built (data are read by ``make``)."""
+    plan: list[_Planned] = []
     run = c.run
     ids = c.point_ids
     ts_cols = run.timeseries_columns
@@ -612,47 +628,54 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
                       "the middle 50% of futures and the lighter band 90%. Where bands overlap, the options "
                       "cannot be told apart with confidence.")
     if metric in ts_cols:
-        ts = run.timeseries([metric], ids)
-        bands = _guard(_bands, ts, ids, metric)
-        bands = None if isinstance(bands, _Failed) else bands  # (then each figure tries and says why it failed)
-        specs.append(FigureSpec("curves", f"{_sentence_case(METRIC_LABELS.get(metric, metric))} over time",
-                                curves_caption, _guard(curves_figure, c, ts, bands)))
+        curves_data: list = []
+
+        def curves_input():
+            """The time series and its bands, read and computed once for both curve figures."""
+            if not curves_data:
+                ts = run.timeseries([metric], ids)
+                bands = _guard(_bands, ts, ids, metric)
+                curves_data[:] = [ts, None if isinstance(bands, _Failed) else bands]  # (None: each figure says why)
+            return curves_data
+
+        plan.append(_Planned("curves", f"{_sentence_case(METRIC_LABELS.get(metric, metric))} over time",
+                             curves_caption, lambda: _guard(curves_figure, c, *curves_input())))
         if len(ids) > 4:
-            specs.append(FigureSpec("curves_panels", "The same, one panel per option",
-                                    "Each panel shows one option with its bands; the grey dashed line is the "
-                                    "baseline's median, for reference.", _guard(curves_panels_figure, c, ts, bands)))
+            plan.append(_Planned("curves_panels", "The same, one panel per option",
+                                 "Each panel shows one option with its bands; the grey dashed line is the "
+                                 "baseline's median, for reference.",
+                                 lambda: _guard(curves_panels_figure, c, *curves_input())))
     else:
         why = (f"the run kept no time series of {metric!r}" if ts_cols
                else "the run kept no time series (timeseries.parquet is missing)")
-        specs.append(FigureSpec("curves", "Adoption over time", curves_caption, None, why))
-    specs.append(FigureSpec(
+        plan.append(_Planned("curves", "Adoption over time", curves_caption, lambda: None, why))
+    plan.append(_Planned(
         "success", "Chance of success",
         f"Share of simulated futures in which at least {c.threshold:.0%} of employees practise CX at the "
-        "horizon, with its 95% (Wilson) interval.", _guard(success_figure, c)))
-    eff = _guard(effects_figure, c) if len(ids) > 1 else None
-    if eff is not None:
-        specs.append(FigureSpec(
+        "horizon, with its 95% (Wilson) interval.", lambda: _guard(success_figure, c)))
+    if len(ids) > 1:
+        plan.append(_Planned(
             "effects", "Change against the baseline",
             f"How much each option raises or lowers the chance of success compared with "
             f"{c.name(c.baseline)}, with a 95% interval. The same simulated futures are run under every "
-            "option, so the comparison is like-for-like.", eff))
-    inter = _guard(interaction_figure, c)
-    if inter is not None:
-        specs.append(FigureSpec(
-            "interaction", "How the governance choices combine",
-            "Each panel takes two governance choices; each dot averages over the remaining choice. Parallel "
-            "lines mean the effects simply add up; lines that come together mean a choice adds less once the "
-            "other is made (they partly substitute); lines that fan out mean a choice pays off more when "
-            "combined with the other." + _interaction_reading(c), inter))
-    specs.append(FigureSpec(
+            "option, so the comparison is like-for-like.", lambda: _guard(effects_figure, c), optional=True))
+    plan.append(_Planned(
+        "interaction", "How the governance choices combine",
+        "Each panel takes two governance choices; each dot averages over the remaining choice. Parallel "
+        "lines mean the effects simply add up; lines that come together mean a choice adds less once the "
+        "other is made (they partly substitute); lines that fan out mean a choice pays off more when "
+        "combined with the other." + _interaction_reading(c), lambda: _guard(interaction_figure, c),
+        optional=True))
+    plan.append(_Planned(
         "weeks_to_80", "Time to 80% adoption",
         "For the futures that got there, the week in which 80% of employees practised CX (box: middle half, "
-        "line: median). The share that never got there within the horizon is on the right.", _guard(weeks80_figure, c),
+        "line: median). The share that never got there within the horizon is on the right.",
+        lambda: _guard(weeks80_figure, c),
         "" if "weeks_to_80" in c.replications else "replications.parquet has no weeks_to_80 column"))
-    specs.append(FigureSpec(
+    plan.append(_Planned(
         "final_adoption", "Where each option ends up",
         "Distribution of the final share of employees practising CX. Two humps mean the organization tends "
-        "to tip: either CX takes hold or it fizzles out.", _guard(histogram_figure, c)))
+        "to tip: either CX takes hold or it fizzles out.", lambda: _guard(histogram_figure, c)))
     dept_cols = [k for k in ts_cols if k.startswith("adoption:")]
     summarized = run.agent_summary_columns  # (a store that kept per-agent summaries, not rows)
     heat_caption = ("Median adoption per department over time; dark = few employees practising CX, bright = "
@@ -663,47 +686,61 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
     if dept_cols or dept_summarized:
         title = (f"Who lags: departments under {c.name(c.focus)}" if len(shown) == 1 else
                  "Who lags: departments under the baseline and under the most successful option")
-        if dept_cols:
-            ts = run.timeseries(dept_cols, shown)
-            fig = _guard(heatmap_figure, c, ts, shown)
-        else:
+
+        def departments():
+            if dept_cols:
+                return _guard(heatmap_figure, c, run.timeseries(dept_cols, shown), shown)
             st = run.agent_summary(dept_summarized, shown)
             meds = {p: st[st["point"] == p].pivot(index="tick", columns="column", values="median")[dept_summarized]
                     for p in shown}
-            fig = _guard(heatmap_of_medians, c, meds, shown, int(st["replications"].max()))
-        specs.append(FigureSpec("departments", title, heat_caption, fig))
+            return _guard(heatmap_of_medians, c, meds, shown, int(st["replications"].max()))
+
+        plan.append(_Planned("departments", title, heat_caption, departments))
     else:
-        specs.append(FigureSpec("departments", "Who lags: departments", heat_caption, None,
-                                "this run did not keep per-department columns (adoption:<department>); "
-                                "rerun the batch keeping per-agent columns to see which departments lag"))
+        plan.append(_Planned("departments", "Who lags: departments", heat_caption, lambda: None,
+                             "this run did not keep per-department columns (adoption:<department>); "
+                             "rerun the batch keeping per-agent columns to see which departments lag"))
     exec_cols = [k for k in ts_cols if k.startswith(("buy_in:", "expressed:"))]
     exec_summarized = [k for k in summarized if k.startswith(("buy_in:", "expressed:"))]
     buy_caption = ("For each executive, private (true, solid) against public (expressed, dashed) buy-in over time, "
                    "averaged over the simulated futures. A shaded gap is hidden resistance: an executive playing "
                    "along in meetings while slowing CX down in their own departments.")
     if exec_cols or exec_summarized:
-        if exec_cols:
-            ts = run.timeseries(exec_cols, shown)
-            fig = _guard(buy_in_figure, c, ts, shown)
-        else:
+        def buy_in():
+            if exec_cols:
+                return _guard(buy_in_figure, c, run.timeseries(exec_cols, shown), shown)
             st = run.agent_summary(exec_summarized, shown)
             means = {p: st[st["point"] == p].pivot(index="tick", columns="column", values="mean")[exec_summarized]
                      for p in shown}
-            fig = _guard(buy_in_of_means, c, means, shown)
-        specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, fig))
+            return _guard(buy_in_of_means, c, means, shown)
+
+        plan.append(_Planned("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, buy_in))
     else:
-        specs.append(FigureSpec("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, None,
-                                "this run did not keep per-executive columns (buy_in:<executive>, "
-                                "expressed:<executive>)"))
-    for spec in specs:
-        if isinstance(spec.figure, _Failed):
-            spec.figure, spec.missing = None, f"it could not be drawn ({spec.figure.reason})"
-        try:
-            freeze_layout(spec.figure)
-        except Exception as exc:  # a figure must never cost the tables (see _guard)
-            plt.close(spec.figure)
-            spec.figure, spec.missing = None, f"it could not be drawn ({_reason(exc)})"
-    return specs
+        plan.append(_Planned("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, lambda: None,
+                             "this run did not keep per-executive columns (buy_in:<executive>, "
+                             "expressed:<executive>)"))
+    return plan
+
+
+def _build(item: _Planned) -> FigureSpec | None:
+    """Build one planned figure and freeze its layout; ``None`` when an optional figure does not apply."""
+    fig = item.make()  # (a figure that fails is a _Failed note; data that cannot be read fail the command)
+    if fig is None and item.optional:
+        return None
+    spec = FigureSpec(item.stem, item.title, item.caption, fig, item.missing)
+    if isinstance(spec.figure, _Failed):
+        spec.figure, spec.missing = None, f"it could not be drawn ({spec.figure.reason})"
+    try:
+        freeze_layout(spec.figure)
+    except Exception as exc:  # a figure must never cost the tables (see _guard)
+        plt.close(spec.figure)
+        spec.figure, spec.missing = None, f"it could not be drawn ({_reason(exc)})"
+    return spec
+
+
+def build_figures(c: Comparison) -> list[FigureSpec]:
+    """Build every figure the comparison supports (missing data give ``figure=None`` with a reason)."""
+    return [s for s in map(_build, _plan(c)) if s is not None]
 
 
 def _interaction_reading(c: Comparison) -> str:
