@@ -270,3 +270,17 @@ def test_curve_matrix_equals_the_pivot_it_replaces():
             assert np.array_equal(q, np.nanquantile(ref.to_numpy(dtype=float), QUANTILES, axis=1), equal_nan=True)
     with pytest.raises(ValueError, match="twice"):
         _wide(pd.concat([ts, ts.iloc[[3]]]), 0, "adoption")
+
+
+def test_time_series_sorted_check_agrees_with_sorting():
+    """RunData.timeseries skips its sort only when the rows are already in (point, replication, tick) order."""
+    from cxsim.compare.store import _sorted_by
+
+    keys = ["point", "replication", "tick"]
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        df = pd.DataFrame(rng.integers(0, 3, size=(int(rng.integers(0, 8)), 3)), columns=keys)
+        if rng.random() < 0.5:
+            df = df.sort_values(keys, kind="stable")
+        expect = df.equals(df.sort_values(keys, kind="stable"))
+        assert _sorted_by(df, keys) == expect
