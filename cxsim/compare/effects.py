@@ -74,18 +74,13 @@ def bootstrap_means(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, se
     if hit is not None:
         return hit.copy()
     n = x.shape[0]
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
     chunk = max(1, 4_000_000 // max(n, 1)) if chunk is None else chunk
     out = np.empty((x.shape[1], resamples))
-    for lo in range(0, resamples, chunk):
-        block = idx[lo:lo + chunk]
-        b = block.shape[0]
-        # counts[k, r]: how often replication k is drawn in resample r. Then sum count x value over
-        # the replications in index order, each step an elementwise multiply and add (not BLAS): the
-        # same terms in the same order as fixed_order_dot, laid out so that each step reads whole rows.
-        counts = np.bincount((block * b + np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(n, b)
-        counts = counts.astype(np.float64)
+    for lo, counts in _resample_counts(n, int(resamples), int(seed), int(chunk)):
+        b = counts.shape[1]
+        # Sum count x value over the replications in index order, each step an elementwise multiply
+        # and add (not BLAS): the same terms in the same order as fixed_order_dot, laid out so that
+        # each step reads whole rows.
         acc = np.zeros((x.shape[1], b))
         for k in range(n):
             acc += x[k][:, None] * counts[k]
@@ -98,6 +93,30 @@ def bootstrap_means(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, se
 
 
 _BOOT_CACHE: dict[tuple, np.ndarray] = {}
+_COUNTS_CACHE: dict[tuple, list] = {}
+
+
+def _resample_counts(n: int, resamples: int, seed: int, chunk: int) -> list[tuple[int, np.ndarray]]:
+    """The bootstrap's resamples as counts, by chunk: ``(first resample, counts[k, r])``, counts as floats.
+
+    ``counts[k, r]`` is how often replication ``k`` is drawn in resample ``lo + r``; the draws are
+    ``default_rng(seed).integers(0, n, size=(resamples, n))``, row ``r`` being resample ``r``. The
+    last request is kept when it is one chunk (at most 32 MB): the report's three bootstraps share it.
+    """
+    key = (n, resamples, seed, chunk)
+    if key in _COUNTS_CACHE:
+        return _COUNTS_CACHE[key]
+    idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    out = []
+    for lo in range(0, resamples, chunk):
+        block = idx[lo:lo + chunk]
+        b = block.shape[0]
+        counts = np.bincount((block * b + np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(n, b)
+        out.append((lo, counts.astype(np.float64)))
+    _COUNTS_CACHE.clear()
+    if len(out) == 1:
+        _COUNTS_CACHE[key] = out
+    return out
 
 
 def fixed_order_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
