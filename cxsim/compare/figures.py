@@ -954,8 +954,8 @@ def figure_png(fig) -> bytes:
 def _drawn_png(fig) -> bytes | None:
     """The PNG of the picture :func:`freeze_layout` drew, if it is still the figure (else None: save it anew).
 
-    The same bytes as ``fig.savefig(format="png", dpi=DPI)``: that draws the same figure on the same
-    canvas and encodes its buffer the same way (``matplotlib.image.imsave``).
+    The same pixels as ``fig.savefig(format="png", dpi=DPI)``, which draws the same figure on the same
+    canvas; an opaque picture is stored as RGB rather than RGBA.
     """
     canvas = fig.canvas
     if fig.stale or fig.dpi != DPI or not isinstance(canvas, FigureCanvasAgg) or canvas._lastKey is None:
@@ -963,7 +963,13 @@ def _drawn_png(fig) -> bytes | None:
     w, h = canvas.get_width_height(physical=True)
     if canvas._lastKey != (w, h, fig.dpi):
         return None
+    rgba = np.asarray(canvas.buffer_rgba())
     buf = io.BytesIO()
-    matplotlib.image.imsave(buf, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi,
-                            metadata={"Software": None})
+    if rgba[..., 3].min() == 255:
+        # Opaque (a white figure): the same pixels as RGB, a tenth smaller and a fifth faster to encode.
+        from PIL import Image
+
+        Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(buf, format="png", dpi=(fig.dpi, fig.dpi))
+    else:
+        matplotlib.image.imsave(buf, rgba, format="png", origin="upper", dpi=fig.dpi, metadata={"Software": None})
     return buf.getvalue()
