@@ -8,6 +8,7 @@ example per-department columns). :func:`build_figures` runs them all;
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import pickle
@@ -772,6 +773,19 @@ def report_figures(c: Comparison, workers: int = 1, timeout: float = 120.0) -> l
     Returns:
         The same figures, in the same order and with the same notes as :func:`build_figures`.
     """
+    # matplotlib makes hundreds of thousands of small objects; the cyclic garbage collector, which
+    # would walk them again and again, waits until the figures are done (about a tenth less time;
+    # the closed figures' memory is returned by the next collection).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _report_figures(c, workers, timeout)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _report_figures(c: Comparison, workers: int, timeout: float) -> list[FigureSpec]:
     plan = _plan(c)
     away = [i for i, item in enumerate(plan) if item.stem in _HELPER_STEMS]
     helper = _start_helper([plan[i] for i in away]) if workers > 1 and away and _can_fork() else None
