@@ -49,6 +49,24 @@ def test_wilson_interval_known_values():
     assert lo == 0 and hi == pytest.approx(0.2775, abs=1e-4)
 
 
+def test_wilson_95_needs_no_scipy_and_is_bit_identical():
+    """The written-out z of a 95% interval is scipy's norm.ppf(0.975) exactly, so the intervals are unchanged."""
+    from scipy.stats import norm
+
+    from cxsim.stats import Z95
+
+    assert Z95 == norm.ppf(0.975)
+    k, n = np.array([0, 3, 117, 412, 1000]), np.array([10, 10, 1000, 1000, 1000])
+    z = norm.ppf(0.975)
+    p = k / n
+    center = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    lo, hi = wilson_interval(k, n)
+    assert np.array_equal(lo, np.clip(center - half, 0, 1)) and np.array_equal(hi, np.clip(center + half, 0, 1))
+    lo90, hi90 = wilson_interval(k, n, conf=0.90)  # another level still goes through scipy
+    assert (lo90 >= lo).all() and (hi90 <= hi).all()
+
+
 def test_bootstrap_is_reproducible_and_chunk_independent():
     """Same seed, same resamples whatever the chunk size; another seed differs."""
     x = np.random.default_rng(1).random((50, 3))
@@ -232,3 +250,37 @@ def test_bootstrap_sums_in_a_fixed_order_not_blas():
             for k in range(37):
                 total += float(counts[k]) * float(x[k, p])
             assert got[b, p] == total / 37
+
+
+def test_curve_matrix_equals_the_pivot_it_replaces():
+    """The fan charts' (tick x replication) matrix equals pandas' pivot, sorted or shuffled, with gaps; duplicates refused."""
+    from cxsim.compare.figures import QUANTILES, _bands, _wide
+
+    rng = np.random.default_rng(5)
+    ts = pd.DataFrame([(p, r, t) for p in (0, 1) for r in (2, 3, 7) for t in range(0, 10, 2)],
+                      columns=["point", "replication", "tick"])
+    ts["adoption"] = rng.random(len(ts)).astype(np.float32)
+    for frame in (ts, ts.sample(frac=1, random_state=2), ts.drop(index=[4, 17])):
+        for p in (0, 1):
+            w, ticks = _wide(frame, p, "adoption")
+            ref = frame[frame["point"] == p].pivot(index="tick", columns="replication", values="adoption")
+            assert np.array_equal(w, ref.to_numpy(dtype=float), equal_nan=True)
+            assert np.array_equal(ticks, ref.index.to_numpy())
+            ticks_b, q = _bands(frame, [p], "adoption")[p]
+            assert np.array_equal(q, np.nanquantile(ref.to_numpy(dtype=float), QUANTILES, axis=1), equal_nan=True)
+    with pytest.raises(ValueError, match="twice"):
+        _wide(pd.concat([ts, ts.iloc[[3]]]), 0, "adoption")
+
+
+def test_time_series_sorted_check_agrees_with_sorting():
+    """RunData.timeseries skips its sort only when the rows are already in (point, replication, tick) order."""
+    from cxsim.compare.store import _sorted_by
+
+    keys = ["point", "replication", "tick"]
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        df = pd.DataFrame(rng.integers(0, 3, size=(int(rng.integers(0, 8)), 3)), columns=keys)
+        if rng.random() < 0.5:
+            df = df.sort_values(keys, kind="stable")
+        expect = df.equals(df.sort_values(keys, kind="stable"))
+        assert _sorted_by(df, keys) == expect

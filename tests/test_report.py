@@ -220,3 +220,31 @@ def test_report_fits_a_phone_screen(report, tmp_path):
         finally:
             browser.close()
     assert overflow <= 0
+
+
+def test_report_figures_same_bytes_with_a_helper_process(report, monkeypatch):
+    """Figures drawn by the forked helper are byte for byte those drawn alone; a helper that dies costs nothing."""
+    import os
+
+    from cxsim.compare import figures as F
+
+    path, expected = report
+    c = compare_run(path.parent.parent / "run", resamples=500)
+    alone = F.report_figures(c, workers=1)
+    assert [s.stem for s in alone] == expected
+    assert all(s.png and s.figure is None and not s.missing for s in alone)
+    with Image.open(io.BytesIO(alone[0].png)) as im:
+        assert im.size == (1600, 900)
+    helped = F.report_figures(c, workers=2)
+    assert [(s.stem, s.title, s.caption, s.missing, s.png) for s in helped] == \
+        [(s.stem, s.title, s.caption, s.missing, s.png) for s in alone]
+    parent, rendered = os.getpid(), F._rendered
+
+    def dies_in_helper(item):
+        if os.getpid() != parent:
+            os._exit(3)
+        return rendered(item)
+
+    monkeypatch.setattr(F, "_rendered", dies_in_helper)
+    again = F.report_figures(c, workers=2)
+    assert [(s.stem, s.png) for s in again] == [(s.stem, s.png) for s in alone]

@@ -7,26 +7,44 @@ Faces: ``cxsim compare`` and ``cxsim report`` (:mod:`cxsim.compare.cli`). Librar
     c.effects            # paired differences vs the baseline with 95% bootstrap CIs
     c.factorial_table    # main effects and interactions of the governance factorial
     write_report(c, "report.html")
+
+The names below are imported on first use (PEP 562): the command line imports
+:mod:`cxsim.compare.cli` for every command, and ``cxsim batch`` should not pay for
+matplotlib, which the figures need.
 """
 
-from .analysis import Comparison, compare_run
-from .effects import detect_factorial, factorial_effects, paired_effects, wilson_interval
-from .figures import build_figures, save_figure
-from .report import render_report, write_compare, write_report
-from .store import RunData, read_run
+from __future__ import annotations
 
-__all__ = [
-    "Comparison",
-    "RunData",
-    "build_figures",
-    "compare_run",
-    "detect_factorial",
-    "factorial_effects",
-    "paired_effects",
-    "read_run",
-    "render_report",
-    "save_figure",
-    "wilson_interval",
-    "write_compare",
-    "write_report",
-]
+_LAZY = {
+    "Comparison": "analysis",
+    "compare_run": "analysis",
+    "detect_factorial": "effects",
+    "factorial_effects": "effects",
+    "paired_effects": "effects",
+    "wilson_interval": "effects",
+    "build_figures": "figures",
+    "report_figures": "figures",
+    "save_figure": "figures",
+    "render_report": "report",
+    "write_compare": "report",
+    "write_report": "report",
+    "RunData": "store",
+    "read_run": "store",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    """The public names, imported from their module on first access."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -16,6 +16,7 @@ here runs in a fixed order (:func:`fixed_order_dot`), never through BLAS (``@``,
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..stats import wilson_interval
+from ..stats import Z95, wilson_interval
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -47,11 +48,9 @@ BOOTSTRAP_RESAMPLES = 4000
 BOOTSTRAP_SEED = 20150926
 """Seed of the bootstrap generator (fixed, so intervals are reproducible)."""
 
-Z95 = 1.959963984540054
-
 
 def bootstrap_means(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
-                    chunk: int = 500) -> np.ndarray:
+                    chunk: int | None = None) -> np.ndarray:
     """Bootstrap distribution of column means, resampling rows (replications) jointly.
 
     Args:
@@ -59,24 +58,64 @@ def bootstrap_means(values: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES, se
             Resampling a row keeps its points together (paired by replication).
         resamples: number of bootstrap resamples ``B``.
         seed: seed of the resampling generator.
-        chunk: resamples drawn at a time (memory only; the result does not depend on it).
+        chunk: resamples summed at a time (memory only; the result does not depend on it);
+            default: as many as fit in about 32 MB of counts.
 
     Returns:
-        ``(B, P)`` array of resampled means.
+        ``(B, P)`` array of resampled means. The same values, resamples and seed give the
+        same array without being computed again (the report's figures and tables ask for
+        the factorial's bootstrap several times).
     """
     x = np.asarray(values, dtype=float)
     if x.ndim == 1:
         x = x[:, None]
+    key = (x.shape, hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest(), int(resamples), int(seed))
+    hit = _BOOT_CACHE.get(key)
+    if hit is not None:
+        return hit.copy()
     n = x.shape[0]
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
-    out = np.empty((resamples, x.shape[1]))
+    chunk = max(1, 4_000_000 // max(n, 1)) if chunk is None else chunk
+    out = np.empty((x.shape[1], resamples))
+    for lo, counts in _resample_counts(n, int(resamples), int(seed), int(chunk)):
+        b = counts.shape[1]
+        # Sum count x value over the replications in index order, each step an elementwise multiply
+        # and add (not BLAS): the same terms in the same order as fixed_order_dot, laid out so that
+        # each step reads whole rows.
+        acc = np.zeros((x.shape[1], b))
+        for k in range(n):
+            acc += x[k][:, None] * counts[k]
+        out[:, lo:lo + b] = acc
+    out = out.T / n
+    if len(_BOOT_CACHE) >= 8:
+        _BOOT_CACHE.pop(next(iter(_BOOT_CACHE)))
+    _BOOT_CACHE[key] = out
+    return out.copy()
+
+
+_BOOT_CACHE: dict[tuple, np.ndarray] = {}
+_COUNTS_CACHE: dict[tuple, list] = {}
+
+
+def _resample_counts(n: int, resamples: int, seed: int, chunk: int) -> list[tuple[int, np.ndarray]]:
+    """The bootstrap's resamples as counts, by chunk: ``(first resample, counts[k, r])``, counts as floats.
+
+    ``counts[k, r]`` is how often replication ``k`` is drawn in resample ``lo + r``; the draws are
+    ``default_rng(seed).integers(0, n, size=(resamples, n))``, row ``r`` being resample ``r``. The
+    last request is kept when it is one chunk (at most 32 MB): the report's three bootstraps share it.
+    """
+    key = (n, resamples, seed, chunk)
+    if key in _COUNTS_CACHE:
+        return _COUNTS_CACHE[key]
+    idx = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    out = []
     for lo in range(0, resamples, chunk):
         block = idx[lo:lo + chunk]
         b = block.shape[0]
-        # Resample counts per row, then sum count x value over the rows in row order (not BLAS).
-        counts = np.bincount((np.arange(b)[:, None] * n + block).ravel(), minlength=b * n).reshape(b, n)
-        out[lo:lo + b] = fixed_order_dot(counts, x) / n
+        counts = np.bincount((block * b + np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(n, b)
+        out.append((lo, counts.astype(np.float64)))
+    _COUNTS_CACHE.clear()
+    if len(out) == 1:
+        _COUNTS_CACHE[key] = out
     return out
 
 

@@ -268,10 +268,10 @@ def _options_html(c: Comparison, names: dict[str, str]) -> list[str]:
 
 def _figure_html(spec: FigureSpec) -> str:
     title = f"<h3>{_e(spec.title)}</h3>"
-    if spec.figure is None:
+    if spec.figure is None and spec.png is None:
         return title + f'<p class="missing">Not available: {_e(spec.missing)}.</p>'
     try:
-        data = base64.b64encode(figure_png(spec.figure)).decode("ascii")
+        data = base64.b64encode(spec.png if spec.png is not None else figure_png(spec.figure)).decode("ascii")
     except Exception as exc:  # the figure's own failure: the report goes out without it, saying so
         first = str(exc).strip().splitlines()
         spec.missing = f"it could not be drawn ({type(exc).__name__}: {first[0][:160] if first else ''})"

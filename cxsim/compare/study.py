@@ -13,6 +13,7 @@ numbers across options) and the HTML report.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,12 +159,12 @@ def run_study(sc: Scenario, out: str | Path, replications: int = 200, seed: int 
     from ..batch.runner import run_experiment
     from .analysis import compare_run
     from .effects import BOOTSTRAP_RESAMPLES
-    from .figures import build_figures
+    from .figures import report_figures
     from .report import write_report
 
     exp, baseline = study_experiment(sc, replications, seed, ticks, owners=owners)
     run_dir = run_experiment(exp, out, workers=workers, quiet=quiet)
     c = compare_run(run_dir, baseline=baseline, resamples=resamples or BOOTSTRAP_RESAMPLES)
-    specs = build_figures(c)
+    specs = report_figures(c, workers=workers or os.cpu_count() or 1)  # (half the figures on a second core)
     report = write_report(c, Path(run_dir) / "report.html", specs, command)
     return Path(run_dir), report, c
