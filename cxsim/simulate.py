@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .engine import Engine, stack_key
 from .errors import CXSimError
-from .metrics import OUTCOMES, Recorder, outcomes
 from .scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:  # (imported where used: `import cxsim` need not load numba and the kernels)
+    from .engine import Engine
+    from .metrics import Recorder
 
 __all__ = ["simulate", "run_batch", "run_stacked", "run_points", "SimulationResult", "BatchArrays"]
 
@@ -53,6 +56,8 @@ class BatchArrays:
     def replications_table(self) -> pd.DataFrame:
         """One row per replication: the outcomes in :data:`~cxsim.metrics.OUTCOMES`."""
         df = pd.DataFrame({"scenario": self.scenario.name, "replication": self.replications})
+        from .metrics import OUTCOMES
+
         for k in OUTCOMES:
             df[k] = self.outcomes[k]
         df["scenario"] = df["scenario"].astype("string")
@@ -86,6 +91,9 @@ def run_batch(scenario: Scenario, replications, seed: int, ticks: int | None = N
     indices into batches gives the same results.
     """
     ticks = scenario.ticks if ticks is None else int(ticks)
+    from .engine import Engine
+    from .metrics import outcomes
+
     reps = np.asarray(replications, dtype=np.int64).ravel()
     eng = Engine(scenario, reps, seed)
     rec = _run(eng, ticks, per_agent, progress)
@@ -113,6 +121,8 @@ class EngineColumns:
 
 
 def _run(eng: Engine, ticks: int, per_agent: bool, progress) -> Recorder:
+    from .metrics import Recorder
+
     rec = Recorder(eng, ticks, per_agent=per_agent)
     for _ in range(ticks):
         eng.step()
@@ -140,6 +150,9 @@ def run_stacked(scenarios, replications, point_of, seed: int, ticks: int | None 
         One :class:`BatchArrays` per scenario, its columns in the order given. Each is
         bit-identical to ``run_batch(scenario, its replications, seed, ticks)``.
     """
+    from .engine import Engine
+    from .metrics import outcomes
+
     scenarios = list(scenarios)
     ticks = scenarios[0].ticks if ticks is None else int(ticks)
     reps = np.asarray(replications, dtype=np.int64).ravel()
@@ -174,6 +187,8 @@ def run_points(scenarios, replication_indices, seed: int, ticks: int | None = No
         >>> a.replications_table().shape
         (100, 12)
     """
+    from .engine import stack_key
+
     scenarios = list(scenarios)
     reps = np.asarray(replication_indices, dtype=np.int64).ravel()
     horizon = [sc.ticks if ticks is None else int(ticks) for sc in scenarios]

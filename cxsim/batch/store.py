@@ -32,12 +32,14 @@ saved 4% and took twice as long). The temporary chunk files are written for spee
 instead (:data:`CHUNK_OPTIONS`).
 
 Only the coordinating process writes the store (workers, local or on a cluster,
-return their tables, already encoded as a chunk file's bytes). A chunk is written to a temporary name and renamed into place (``os.replace`` is
-atomic), timeseries (and agents) first, replications next, and last its record
-``NNNNNN.chunk.json``: its points, replication range, row counts and the SHA-256 of
-both files, with the run's plan hash. A chunk counts as done exactly when its record
-exists; ``--resume`` checks every kept chunk against its record and the manifest
-(:func:`verify_chunk`) and recomputes, saying so, any chunk that fails. The final tables are assembled in chunk order
+return their tables, already encoded as a chunk file's bytes). A chunk is written to
+a temporary name and renamed into place (``os.replace`` is atomic), timeseries (and
+the per-agent rows, or their summary when the chunk holds all of its points'
+replications) first, replications next, and last its record ``NNNNNN.chunk.json``:
+its points, replication range, row counts and the SHA-256 of each file, with the
+run's plan hash. A chunk counts as done exactly when its record exists; ``--resume``
+checks every kept chunk against its record and the manifest (:func:`verify_chunk`)
+and recomputes, saying so, any chunk that fails. The final tables are assembled in chunk order
 (= point, replication, tick order) with a streaming ``ParquetWriter`` in row groups
 of a fixed size, so their bytes depend neither on the chunk size nor on the number
 of workers, and memory stays bounded by one row group.
