@@ -569,3 +569,31 @@ def test_a_small_run_stays_in_this_process_unless_workers_are_asked_for(tiny, tm
     assert default_workers(exp, plan_chunks(len(exp.points), reps, exp.chunk_size)) == (os.cpu_count() or 1)
     run = run_experiment(exp, tmp_path / "run")
     assert json.loads((run / "manifest.json").read_text())["sessions"][-1]["workers"] == 1
+
+
+def test_workers_started_with_a_fixed_malloc_trim_threshold_get_adaptive_sized_thresholds(monkeypatch):
+    """Under MALLOC_TRIM_THRESHOLD_ (Dask's nanny sets it) a task raises glibc's mmap and trim thresholds once."""
+    import ctypes
+
+    from cxsim.batch import runner
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, option, value):
+            calls.append((option, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
+    monkeypatch.setattr(runner.sys, "platform", "linux")
+    for env, expected in ((None, []), ("65536", [(-3, 32 << 20), (-1, 64 << 20)])):
+        calls.clear()
+        monkeypatch.setattr(runner, "_malloc_tuned", False)
+        if env is None:
+            monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+            monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+        else:
+            monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", env)
+        runner._tune_malloc()
+        runner._tune_malloc()  # (once per process)
+        assert calls == expected

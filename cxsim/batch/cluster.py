@@ -62,7 +62,7 @@ def dask_executor(scheduler: str, connect_timeout: float = 30) -> Iterator[tuple
     try:
         if kind == "local":
             cluster = distributed.LocalCluster(n_workers=where, threads_per_worker=1, processes=True,
-                                               dashboard_address=":0", silence_logs=logging.ERROR)
+                                               dashboard_address=":0", silence_logs=logging.CRITICAL)
             client = distributed.Client(cluster)
         else:
             try:
