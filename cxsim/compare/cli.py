@@ -207,11 +207,11 @@ into --out [default: results/study-<name>/<run-id>], which must be new.
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results directory (must not exist or be empty) [default: results/study-<name>/<run-id>].")
 @click.option("--workers", "-w", type=click.IntRange(1, 256), default=None,
-              help="Worker processes [default: all cores]; 1 runs in this process.")
+              help="Worker processes [default: all cores, or this process alone for a study too small to repay "
+                   "starting them]; 1 runs in this process.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def study(scenario, reps, seed, ticks, overrides, owners, out, workers, quiet):
     """Compare governance options for the organization in SCENARIO against its current governance."""
-    import os
     import time
 
     from ..extrapolation import calibration_warnings
@@ -229,7 +229,6 @@ def study(scenario, reps, seed, ticks, overrides, owners, out, workers, quiet):
         out = default_run_dir(study_experiment(sc, reps, seed, ticks, owners=tuple(owners))[0])
     else:
         study_experiment(sc, 2, seed, 1, owners=tuple(owners))  # bad --owner: one line before any output
-    workers = workers or os.cpu_count() or 1
     run_dir, path, c = run_study(sc, out, reps, seed, ticks, workers=workers, quiet=quiet, command=command_line(),
                                  owners=tuple(owners))
     _echo_summary(c, [])
