@@ -18,8 +18,8 @@ Tasks run on any :class:`concurrent.futures.Executor`: by default a pool of
 (:func:`die_with_parent`); or a Dask cluster's (``cxsim batch --scheduler``, see
 ``docs/cluster.md``), ``mpi4py.futures``, ... Workers return their chunks' tables and
 this (coordinating) process is the only writer of the store: it writes each chunk
-as its task finishes, keeps at most two tasks per worker in flight (so its memory is
-flat in the number of points), and on Ctrl-C stops the pool and records which chunks
+as its task finishes, keeps at most two tasks per worker in flight (so the results
+waiting to be written stay bounded however many points there are), and on Ctrl-C stops the pool and records which chunks
 are done. A worker that dies mid-task (``kill -9``, the OOM killer) costs only the tasks
 not yet returned: Dask reruns its task; the local pool, which a dead worker breaks, is
 replaced by a fresh one that runs them again, saying so in one line, and a task that has
@@ -787,8 +787,8 @@ _MAX_DEATHS = 3  # worker deaths one task may cause on the local pool before the
 def _run_tasks(executor: Executor, tasks: list[dict], in_flight: int):
     """Yield ``(chunk id, tables)`` as tasks finish on ``executor``, with at most ``in_flight`` submitted at once.
 
-    Bounding the tasks in flight keeps the coordinator's memory flat in the number of
-    points (results arrive as fast as they are written). An error a task raises ends the
+    Bounding the tasks in flight keeps the results held by the coordinator bounded in the
+    number of points (they arrive as fast as they are written). An error a task raises ends the
     run. A task whose worker died is the executor's to rerun (Dask does); on the local pool
     (:class:`_LocalPool`), which a dead worker breaks as a whole, this function does it: one
     line on the pool's stream, a fresh pool, and every task whose result has not arrived is
