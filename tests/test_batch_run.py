@@ -106,12 +106,13 @@ def test_points_match_simulate_and_share_random_numbers(tiny, reference_run):
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
-def test_resume_after_interrupt_is_bit_identical(tiny, tmp_path, reference_run):
+@pytest.mark.parametrize("workers", [1, None])  # (None: the default, threads in this process for a run this small)
+def test_resume_after_interrupt_is_bit_identical(tiny, tmp_path, reference_run, workers):
     """A run stopped after 3 chunks keeps them, reports itself incomplete, and resumes to identical tables."""
     exp = tiny()
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        run_experiment(exp, out, workers=1, stop_after=3)
+        run_experiment(exp, out, workers=workers, stop_after=3)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] is False
     assert [c["status"] for c in manifest["chunks"]].count("done") == 3
@@ -555,8 +556,8 @@ def test_a_chunk_encoded_by_a_worker_is_written_as_the_coordinator_would(tmp_pat
     assert read_chunk_record(tmp_path / "a", 0) == read_chunk_record(tmp_path / "b", 0)
 
 
-def test_a_small_run_stays_in_this_process_unless_workers_are_asked_for(tiny, tmp_path):
-    """Without --workers a run under SMALL_RUN_AGENT_WEEKS runs here; a big one gets every core; the manifest says."""
+def test_a_small_run_stays_in_this_process_unless_workers_are_asked_for(tiny, tmp_path, reference_run):
+    """Without --workers a small run runs here, a thread per core, with a one-thread run's tables; a big one not."""
     import os
 
     from cxsim.batch.runner import SMALL_RUN_AGENT_WEEKS, default_workers
@@ -568,7 +569,10 @@ def test_a_small_run_stays_in_this_process_unless_workers_are_asked_for(tiny, tm
     reps = SMALL_RUN_AGENT_WEEKS // (len(exp.points) * exp.ticks * agents) + 1  # just over the threshold
     assert default_workers(exp, plan_chunks(len(exp.points), reps, exp.chunk_size)) == (os.cpu_count() or 1)
     run = run_experiment(exp, tmp_path / "run")
-    assert json.loads((run / "manifest.json").read_text())["sessions"][-1]["workers"] == 1
+    session = json.loads((run / "manifest.json").read_text())["sessions"][-1]
+    threads = min(os.cpu_count() or 1, len(chunks))
+    assert (session["workers"], session["threads"]) == ((threads, True) if threads > 1 else (1, False))
+    assert _tables(run) == _tables(reference_run)
 
 
 def test_workers_started_with_a_fixed_malloc_trim_threshold_get_adaptive_sized_thresholds(monkeypatch):

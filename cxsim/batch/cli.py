@@ -79,11 +79,13 @@ def _print_summary(run_dir: Path, workers: int | None) -> None:
 
     # (the manifest and summary.csv only: reading every replication to print 15 lines grew with the points)
     m, s = read_manifest(run_dir), pd.read_csv(run_dir / "summary.csv")
-    workers = (m.get("sessions") or [{}])[-1].get("workers") or workers or 1
+    session = (m.get("sessions") or [{}])[-1]
+    workers = session.get("workers") or workers or 1
+    how = (f"{workers} threads in this process" if session.get("threads")
+           else f"{workers} worker{'s' if workers > 1 else ''}")
     echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
                f"seed {m['seed']}, {m['design']} design; {m['elapsed_seconds']:.1f} s "
-               f"({m.get('replications_per_second', 0):.0f} replications/s, {workers} worker"
-               f"{'s' if workers > 1 else ''})")
+               f"({m.get('replications_per_second', 0):.0f} replications/s, {how})")
     width = min(max(len(n) for n in s["name"]), 48)
     click.echo(f"  {'point':<{width}}  success  95% CI (Wilson)   final adoption")
     show = s if len(s) <= 20 else s.head(15)
@@ -102,8 +104,8 @@ def _print_summary(run_dir: Path, workers: int | None) -> None:
 @click.argument("experiment", required=False)
 @click.option("--workers", "-w", type=click.IntRange(1, 256), default=None,
               help=f"Worker processes, 1 to 256 [default: all cores, here {os.cpu_count()}; a small run, under about "
-                   "60 million agent-weeks, runs in this process, where starting workers would cost more than "
-                   "they save]. 1 runs in this process.")
+                   "60 million agent-weeks, runs on one thread per core in this process, where starting workers "
+                   "would cost more than they save]. 1 runs in this process alone.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Results directory (must not exist or be empty) [default: results/<experiment>/<run-id>].")
 @click.option("--resume", "resume", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -467,9 +467,9 @@ def run_experiment(exp: Experiment, out: str | Path | None = None, workers: int 
     Args:
         exp: a loaded experiment (:func:`~cxsim.batch.load_experiment`).
         out: the results directory (must not hold files) [default: :func:`default_run_dir`].
-        workers: worker processes [default: all cores, or this process alone for a run
-            too small to repay starting them (:func:`default_workers`)]; 1 runs in this
-            process. With ``executor``: how many tasks it runs at once (sizes the tasks;
+        workers: worker processes [default: all cores, or, for a run too small to repay
+            starting them (:func:`default_workers`), one thread per core in this process];
+            1 runs in this process alone. With ``executor``: how many tasks it runs at once (sizes the tasks;
             default: all cores).
         quiet: no progress bar (it is also off when ``stream`` is not a terminal).
         stream: where the progress bar goes [default: stderr].
@@ -539,7 +539,8 @@ def kept_ticks(ticks: int, every: int) -> int:
 
 
 def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: float, started: str,
-            complete: bool, records: dict[int, dict] | None = None, workers: int | None = None) -> None:
+            complete: bool, records: dict[int, dict] | None = None, workers: int | None = None,
+            threads: bool = False) -> None:
     records = records or {}
     for c in manifest["chunks"]:
         c["status"] = "done" if c["id"] in done else "pending"
@@ -549,7 +550,8 @@ def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: 
             c.pop("rows", None)
             c.pop("sha256", None)
     now = now_iso()
-    manifest["sessions"].append({"started": started, "stopped": now, "chunks_done": len(done), "workers": workers})
+    manifest["sessions"].append({"started": started, "stopped": now, "chunks_done": len(done), "workers": workers,
+                                 "threads": threads})
     manifest["elapsed_seconds"] = round(manifest.get("elapsed_seconds", 0.0) + time.perf_counter() - t0, 3)
     manifest["complete"] = complete
     if complete:
@@ -581,11 +583,15 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     bar.set_postfix_str(f"points {int((per_point == R).sum())}/{len(exp.points)}", refresh=False)
     n_workers = max(1, min(workers or (os.cpu_count() or 1 if executor else default_workers(exp, pending)),
                            len(pending)))
-    in_process = executor is None and n_workers == 1
+    # A small run left to this process by default still uses every core: its tasks run on threads
+    # (the kernels and the Parquet encoder release the GIL), without the start-up of worker processes.
+    threads = min(os.cpu_count() or 1, len(pending)) if executor is None and workers is None and n_workers == 1 else 1
+    parallel = threads if threads > 1 else n_workers
+    in_process = executor is None and parallel == 1
     # Stack up to STACK_REPLICATIONS replications per task, but leave each worker a few tasks.
     pending_size = sum(c.size for c in pending)
     budget = STACK_REPLICATIONS if in_process else min(
-        STACK_REPLICATIONS, max(-(-pending_size // (3 * n_workers)), max((c.size for c in pending), default=1)))
+        STACK_REPLICATIONS, max(-(-pending_size // (3 * parallel)), max((c.size for c in pending), default=1)))
     budget = min(budget, max(1, MAX_CHUNK_ROWS // (exp.ticks + 1)))  # a task's tables stay within memory
     tasks = plan_tasks(pending, budget)
 
@@ -628,9 +634,16 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 del tables
         elif tasks:
             own = executor is None
-            pool = executor or _local_pool(n_workers, stream or sys.stderr)
+            if executor is not None:
+                pool = executor
+            elif threads > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                pool = ThreadPoolExecutor(threads, thread_name_prefix="cxsim-task")
+            else:
+                pool = _local_pool(n_workers, stream or sys.stderr)
             try:
-                for cid, tables in _run_tasks(pool, [task(cs) for cs in tasks], 2 * n_workers):
+                for cid, tables in _run_tasks(pool, [task(cs) for cs in tasks], 2 * parallel):
                     finished(cid, tables, counted=False)
             except BaseException:
                 if own:
@@ -640,7 +653,8 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 pool.shutdown(wait=True)
     except BaseException:
         bar.close()
-        _record(out, manifest, chunks, done, t0, started, complete=False, records=records, workers=n_workers)
+        _record(out, manifest, chunks, done, t0, started, complete=False, records=records, workers=parallel,
+                threads=threads > 1)
         raise
     bar.refresh()  # draw the final count even if the last update fell inside tqdm's refresh interval
     bar.close()
@@ -653,16 +667,17 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     elif exp.keep.per_agent:
         assemble(out, order, AGENTS)
     summarize(out, read_parquet(out / "points.parquet", columns=["point", "name"]))
-    _record(out, manifest, chunks, done, t0, started, complete=True, records=records, workers=n_workers)
+    _record(out, manifest, chunks, done, t0, started, complete=True, records=records, workers=parallel,
+            threads=threads > 1)
     remove_chunks(out)
     return out
 
 
-# A run with less work than this (replications x weeks x agents) is faster in this process than on a pool of
-# workers: each worker process first spends about two seconds starting (imports, loading the compiled
-# kernels), and the coordinator's share (writing, assembling, summaries) does not shrink. Measured on the
-# README's main job (8 points x 1,000 replications x 156 weeks x 21 agents = 26 million agent-weeks) on
-# 2 cores: 7 s in this process against 10 s on 2 workers; benchmarks/bench_scale.py `main`.
+# A run with less work than this (replications x weeks x agents) is faster in this process (on a thread per
+# core) than on a pool of worker processes: each worker process first spends about two seconds starting
+# (imports, loading the compiled kernels), and the coordinator's share (writing, assembling, summaries) does
+# not shrink. Measured on the README's main job (8 points x 1,000 replications x 156 weeks x 21 agents = 26
+# million agent-weeks) on 2 cores: 2.5 s on 2 threads, 3.1 s on one, 5.9 s on 2 worker processes.
 SMALL_RUN_AGENT_WEEKS = 60_000_000
 
 
