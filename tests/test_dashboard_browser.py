@@ -280,6 +280,8 @@ def test_a_room_from_creation_to_debrief(browser, server):
     for pg in teams.values():
         _wait_week(pg, 52)
         pg.wait_for_selector("[data-testid=held]")
+        # (the button follows in the same or the next render: wait for it rather than race it)
+        pg.wait_for_selector("[data-testid=step]:disabled", timeout=5_000)
         assert pg.is_disabled("[data-testid=step]")
 
     # the reveal, released
