@@ -757,7 +757,7 @@ def build_figures(c: Comparison) -> list[FigureSpec]:
 _HELPER_STEMS = frozenset({"interaction", "weeks_to_80", "final_adoption", "departments", "buy_in"})
 
 
-def report_figures(c: Comparison, workers: int = 1, timeout: float = 120.0) -> list[FigureSpec]:
+def report_figures(c: Comparison, workers: int = 1, timeout: float = 30.0) -> list[FigureSpec]:
     """The figures as the report embeds them: each drawn, encoded as PNG (``png``) and closed.
 
     Args:
@@ -767,7 +767,9 @@ def report_figures(c: Comparison, workers: int = 1, timeout: float = 120.0) -> l
             time on two cores. Each figure is drawn on its own from the same data and its own fixed
             seed, so its PNG bytes are the same whichever process drew it (tested). If the helper fails
             or has not answered ``timeout`` seconds after this process finished its share, this
-            process draws those figures itself.
+            process draws those figures itself (a process forked from one with threads, such as
+            pyarrow's readers, can, rarely, hang on a lock another thread held: it is then
+            killed rather than waited for).
         timeout: see ``workers``.
 
     Returns:
