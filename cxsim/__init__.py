@@ -16,6 +16,7 @@ from . import _jitcache
 
 _jitcache.refresh()
 
+from ._lazy import lazy_attributes
 from .errors import CXSimError, ExperimentError, ResultsError, ScenarioError
 from .scenario import Scenario, load_scenario
 from .simulate import SimulationResult, simulate  # (eager: importing the module cxsim.simulate would shadow a lazy one)
@@ -30,20 +31,7 @@ _LAZY = {"CXModel": "model", "Decision": "model", "Department": "agents", "Execu
          "load_results": "batch.store",
          "discover": "discovery"}
 
-
-def __getattr__(name: str):
-    """``cxsim.load_results``, ``cxsim.CXModel`` and the rest of :data:`_LAZY`, imported on first access (PEP 562)."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 __all__ = [
     "CXModel",

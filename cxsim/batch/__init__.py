@@ -18,19 +18,13 @@ Example::
 
 from __future__ import annotations
 
+from .._lazy import lazy_attributes
+
 # Imported on first use (PEP 562): reading a store (the report) needs neither the experiment
 # parser nor, through it, the simulator's compiled kernels.
 _LAZY = {"Experiment": "experiment", "load_experiment": "experiment", "Results": "store", "load_results": "store"}
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 __all__ = ["Experiment", "Results", "analyze_run", "load_experiment", "load_results", "run_experiment"]

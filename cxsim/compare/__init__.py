@@ -15,6 +15,8 @@ matplotlib, which the figures need.
 
 from __future__ import annotations
 
+from .._lazy import lazy_attributes
+
 _LAZY = {
     "Comparison": "analysis",
     "compare_run": "analysis",
@@ -34,17 +36,4 @@ _LAZY = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str):
-    """The public names, imported from their module on first access."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
