@@ -601,3 +601,19 @@ def test_workers_started_with_a_fixed_malloc_trim_threshold_get_adaptive_sized_t
         runner._tune_malloc()
         runner._tune_malloc()  # (once per process)
         assert calls == expected
+
+
+def test_a_large_design_keeps_no_scenario_per_point_and_gives_the_same_tables(tiny, tmp_path, reference_run,
+                                                                              monkeypatch):
+    """Above HELD_POINTS each point's scenario is rebuilt where needed (memory flat in the points): same tables."""
+    from cxsim.batch import experiment
+
+    held = tiny()
+    monkeypatch.setattr(experiment, "HELD_POINTS", 0)
+    exp = tiny()
+    assert all(p.held is None for p in exp.points) and all(p.held is not None for p in held.points)
+    for a, b in zip(exp.points, held.points):
+        assert a.scenario.params == b.scenario.params and a.scenario.executives == b.scenario.executives
+    assert exp.plan_hash() == held.plan_hash()
+    run = run_experiment(exp, tmp_path / "run", workers=2)
+    assert _tables(run) == _tables(reference_run)

@@ -113,15 +113,29 @@ class Keep:
     timeseries_every: int = 1
 
 
+# Designs of more points than this keep no scenario per point: each is checked when the experiment loads,
+# then rebuilt from its base and values (about 0.1 ms) where it is needed, so a coordinator's memory does
+# not grow by a scenario (about 5 KB) per point.
+HELD_POINTS = 2000
+
+
 @dataclass
 class Point:
     """One design point: a scenario with the design's values applied."""
 
     index: int
     name: str
-    scenario: Scenario
+    base_scenario: Scenario = field(repr=False)  # the base scenario ([fixed] applied)
     base: int  # index of the base scenario
     values: dict[str, Any]  # the design's values (not the fixed overrides)
+    held: Scenario | None = field(default=None, repr=False)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The point's scenario (validated when the experiment loaded; rebuilt for large designs)."""
+        if self.held is not None:
+            return self.held
+        return self.base_scenario.with_overrides(self.values) if self.values else self.base_scenario
 
 
 @dataclass
@@ -663,6 +677,7 @@ def _make_points(exp: Experiment, apply) -> list[Point]:
     lasts = [k.split(".")[-1] for k in exp.sample.keys]
     label = {k: (k.split(".")[-1] if lasts.count(k.split(".")[-1]) == 1 else k) for k in exp.sample.keys}
     width = len(str(max(len(rows) - 1, 0)))
+    hold = len(rows) * len(exp.scenarios) <= HELD_POINTS
     out: list[Point] = []
     for b, base in enumerate(exp.scenarios):
         for i, row in enumerate(rows):
@@ -676,14 +691,21 @@ def _make_points(exp: Experiment, apply) -> list[Point]:
             else:
                 tag = " ".join(f"{label[k]}={_short(v)}" for k, v in row.items())
             parts = ([base.name] if len(exp.scenarios) > 1 or not tag else []) + ([tag] if tag else [])
-            sc = apply(base, row) if row else base
-            out.append(Point(len(out), " ".join(parts), sc, b, dict(row)))
+            sc = apply(base, row) if row else base  # (checked here, whatever is kept)
+            # (the sample's own row, not a copy: read-only from here on, and one dict per point fewer)
+            out.append(Point(len(out), " ".join(parts), base, b, row, sc if hold else None))
     return out
 
 
 def point_values(exp: Experiment) -> dict[str, list[Any]]:
     """Each varied key's applied value at every point (integers rounded, list fields resolved)."""
-    return {k: [_value_of(p.scenario, k) for p in exp.points] for k in exp.varied_keys}
+    keys = exp.varied_keys
+    out: dict[str, list[Any]] = {k: [] for k in keys}
+    for p in exp.points:
+        sc = p.scenario  # (built once per point)
+        for k in keys:
+            out[k].append(_value_of(sc, k))
+    return out
 
 
 def scenario_record(sc: Scenario) -> dict[str, Any]:

@@ -402,8 +402,8 @@ def _points_frame(exp: Experiment) -> pd.DataFrame:
     df = pd.DataFrame({
         "point": np.arange(len(exp.points), dtype=np.int64),
         "name": [p.name for p in exp.points],
-        "scenario": [p.scenario.name for p in exp.points],
-        "description": [p.scenario.description for p in exp.points],
+        "scenario": [exp.scenarios[p.base].name for p in exp.points],  # (a point keeps its base's name)
+        "description": [exp.scenarios[p.base].description for p in exp.points],
     })
     for key, values in point_values(exp).items():
         df[key] = values
@@ -643,7 +643,7 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
             else:
                 pool = _local_pool(n_workers, stream or sys.stderr)
             try:
-                for cid, tables in _run_tasks(pool, [task(cs) for cs in tasks], 2 * parallel):
+                for cid, tables in _run_tasks(pool, _Tasks(tasks, task), 2 * parallel):
                     finished(cid, tables, counted=False)
             except BaseException:
                 if own:
@@ -683,10 +683,23 @@ SMALL_RUN_AGENT_WEEKS = 60_000_000
 
 def default_workers(exp: Experiment, pending: Sequence[Chunk]) -> int:
     """Workers when none are asked for: all cores, or 1 (this process) for a run under :data:`SMALL_RUN_AGENT_WEEKS`."""
-    sc = exp.points[0].scenario if exp.points else None
+    sc = exp.scenarios[exp.points[0].base] if exp.points else None
     agents = max(1, len(sc.executives) + len(sc.departments)) if sc is not None else 1
     work = sum(c.size for c in pending) * max(exp.ticks, 1) * agents
     return 1 if work < SMALL_RUN_AGENT_WEEKS else os.cpu_count() or 1
+
+
+class _Tasks(Sequence):
+    """The tasks' dicts, each made when it is asked for (so the coordinator never holds them all at once)."""
+
+    def __init__(self, groups: list[list[Chunk]], make: Callable[[list[Chunk]], dict]):
+        self.groups, self.make = groups, make
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, i):
+        return self.make(self.groups[i])
 
 
 def _local_pool(n_workers: int, stream=None) -> Executor:
@@ -799,7 +812,7 @@ def _stop_pool(pool) -> None:
 _MAX_DEATHS = 3  # worker deaths one task may cause on the local pool before the run stops
 
 
-def _run_tasks(executor: Executor, tasks: list[dict], in_flight: int):
+def _run_tasks(executor: Executor, tasks: Sequence[dict], in_flight: int):
     """Yield ``(chunk id, tables)`` as tasks finish on ``executor``, with at most ``in_flight`` submitted at once.
 
     Bounding the tasks in flight keeps the results held by the coordinator bounded in the
@@ -860,7 +873,7 @@ def _run_tasks(executor: Executor, tasks: list[dict], in_flight: int):
             fut.cancel()
 
 
-def _recover(pool: _LocalPool, tasks: list[dict], lost: list[int], deaths: dict[int, int]) -> None:
+def _recover(pool: _LocalPool, tasks: Sequence[dict], lost: list[int], deaths: dict[int, int]) -> None:
     """After a worker death broke ``pool``: blame the task(s) it held; stop if one has died too often, else renew."""
     dead, holders = pool.casualties()
     # The task a dead worker had started is blamed; a death pinned on no task counts against every lost one.
@@ -941,7 +954,7 @@ def _agent_table(exp: Experiment, c: Chunk, per_rep: int) -> tuple[str, int] | N
     if not exp.keep.per_agent:
         return None
     if exp.keep.per_agent == "summary" and c.lo == 0 and c.hi == exp.replications:
-        sc = exp.points[c.points[0]].scenario
+        sc = exp.scenarios[exp.points[c.points[0]].base]  # (a design changes values, not who is who)
         return AGENTS_SUMMARY, len(c.points) * per_rep * (len(sc.departments) + 2 * len(sc.executives))
     return AGENTS, c.size * per_rep
 
