@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import re
 from html.parser import HTMLParser
@@ -151,29 +152,36 @@ def test_report_rejects_directory_as_out(report, capsys):
     assert len(err) == 1 and "is a directory" in err[0]
 
 
-@pytest.mark.browser
-def test_report_renders_in_headless_chromium(report, tmp_path):
-    """Debian's chromium opens the report offline, makes no network request, and a screenshot is saved."""
+@contextlib.contextmanager
+def _chromium():
+    """Debian's headless chromium through playwright, offline (the test is skipped without either)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed")
-    path, expected = report
-    shot = tmp_path / "report.png"
-    requests: list[str] = []
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(path.as_uri())
-            page.wait_for_load_state("load")
-            loaded = page.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-            page.screenshot(path=str(shot), full_page=True)
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    """Debian's chromium opens the report offline, makes no network request, and a screenshot is saved."""
+    path, expected = report
+    shot = tmp_path / "report.png"
+    requests: list[str] = []
+    with _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        loaded = page.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        page.screenshot(path=str(shot), full_page=True)
     assert loaded == len(expected)
     assert overflow <= 0  # nothing wider than the window: no sideways scrolling
     assert [u for u in requests if not u.startswith(("data:", "file:"))] == []
@@ -205,20 +213,12 @@ def test_report_reads_consistently_for_a_non_technical_reader(report):
 @pytest.mark.browser
 def test_report_fits_a_phone_screen(report, tmp_path):
     """At 420 px wide the page never scrolls sideways (wide tables scroll inside their own box)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright python package is not installed")
     path, _ = report
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox",
-                                                                          "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 420, "height": 900})
-            page.goto(path.as_uri())
-            page.wait_for_load_state("load")
-            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        finally:
-            browser.close()
+    with _chromium() as browser:
+        page = browser.new_page(viewport={"width": 420, "height": 900})
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
 
 

@@ -163,21 +163,17 @@ def _point_tables(point: int, batch, ticks: int, keep: Keep, whole: bool = False
     ts_cols = keyed()
     ts_cols.update({m: long(rec.series[m][:n]) for m in keep.metrics if m in rec.series})
     out = {"replications": pa.table(rp_cols), "timeseries": pa.table(ts_cols)}
-    if keep.per_agent == "summary" and whole:
-        eng = rec.m
-        columns = [*(f"adoption:{d}" for d in eng.st.dept_ids), *(f"buy_in:{e}" for e in eng.st.exec_ids),
-                   *(f"expressed:{e}" for e in eng.st.exec_ids)]
-        # (R, kept ticks, columns): the layout summarize_agents builds from the per-agent rows
-        x = np.concatenate([rec.dept[kept], rec.exec_true[kept], rec.exec_expr[kept]], axis=1).transpose(2, 0, 1)
-        out[AGENTS_SUMMARY] = pa.concat_tables(
-            summarize_matrix(point, kept, columns, np.ascontiguousarray(x).reshape(R, -1)))
-    elif keep.per_agent:
-        eng = rec.m
-        ag_cols = keyed()
-        ag_cols.update({f"adoption:{d}": long(rec.dept[:n, i, :]) for i, d in enumerate(eng.st.dept_ids)})
-        ag_cols.update({f"buy_in:{e}": long(rec.exec_true[:n, i, :]) for i, e in enumerate(eng.st.exec_ids)})
-        ag_cols.update({f"expressed:{e}": long(rec.exec_expr[:n, i, :]) for i, e in enumerate(eng.st.exec_ids)})
-        out[AGENTS] = pa.table(ag_cols)
+    if keep.per_agent:
+        st = rec.m.st
+        columns = [*(f"adoption:{d}" for d in st.dept_ids), *(f"buy_in:{e}" for e in st.exec_ids),
+                   *(f"expressed:{e}" for e in st.exec_ids)]
+        x = np.concatenate([rec.dept[kept], rec.exec_true[kept], rec.exec_expr[kept]], axis=1)  # (k, columns, R)
+        if keep.per_agent == "summary" and whole:
+            # (R, kept ticks, columns): the layout summarize_agents builds from the per-agent rows
+            out[AGENTS_SUMMARY] = pa.concat_tables(summarize_matrix(
+                point, kept, columns, np.ascontiguousarray(x.transpose(2, 0, 1)).reshape(R, -1)))
+        else:  # each column: the kept ticks of each replication in turn
+            out[AGENTS] = pa.table({**keyed(), **{c: pa.array(x[:, j, :].T.ravel()) for j, c in enumerate(columns)}})
     return out
 
 

@@ -627,6 +627,12 @@ class _Planned:
     optional: bool = False
 
 
+def _summary_by_point(run, columns: list[str], shown: list[int], stat: str):
+    """The per-agent summary of ``columns`` at the ``shown`` points, and per point a tick x column frame of ``stat``."""
+    st = run.agent_summary(columns, shown)
+    return st, {p: st[st["point"] == p].pivot(index="tick", columns="column", values=stat)[columns] for p in shown}
+
+
 def _plan(c: Comparison) -> list[_Planned]:
     """Every figure the comparison supports, in report order, not yet built (data are read by ``make``)."""
     plan: list[_Planned] = []
@@ -700,9 +706,7 @@ def _plan(c: Comparison) -> list[_Planned]:
         def departments():
             if dept_cols:
                 return _guard(heatmap_figure, c, run.timeseries(dept_cols, shown), shown)
-            st = run.agent_summary(dept_summarized, shown)
-            meds = {p: st[st["point"] == p].pivot(index="tick", columns="column", values="median")[dept_summarized]
-                    for p in shown}
+            st, meds = _summary_by_point(run, dept_summarized, shown, "median")
             return _guard(heatmap_of_medians, c, meds, shown, int(st["replications"].max()))
 
         plan.append(_Planned("departments", title, heat_caption, departments))
@@ -719,10 +723,7 @@ def _plan(c: Comparison) -> list[_Planned]:
         def buy_in():
             if exec_cols:
                 return _guard(buy_in_figure, c, run.timeseries(exec_cols, shown), shown)
-            st = run.agent_summary(exec_summarized, shown)
-            means = {p: st[st["point"] == p].pivot(index="tick", columns="column", values="mean")[exec_summarized]
-                     for p in shown}
-            return _guard(buy_in_of_means, c, means, shown)
+            return _guard(buy_in_of_means, c, _summary_by_point(run, exec_summarized, shown, "mean")[1], shown)
 
         plan.append(_Planned("buy_in", "Hidden politics: true vs expressed buy-in", buy_caption, buy_in))
     else:
