@@ -20,7 +20,7 @@ __all__ = ["refresh", "is_cold", "warm_up"]
 
 # The modules whose kernels call each other (a change in any one can change the others' machine code), as
 # patterns relative to the package: every module of the submodels package, whatever its modules are.
-KERNEL_MODULES = ("rng.py", "_ndtri.py", "metrics.py", "submodels/*.py")
+KERNEL_MODULES = ("rng.py", "_ndtri.py", "_libm.py", "metrics.py", "submodels/*.py")
 
 
 def kernel_files(package_dir: Path) -> list[Path] | None:

@@ -26,6 +26,8 @@ import numba
 import numpy as np
 from scipy.special import ndtri
 
+from ._libm import exp_reduced
+
 try:  # the ufunc np.clip calls, without np.clip's Python-level argument handling
     from numpy._core.umath import clip as _clip_ufunc
 except ImportError:  # numpy < 2
@@ -254,11 +256,7 @@ LARGE = -1.0  # marks an element the kernels leave to the normal approximation (
 _WALK = 8  # CDF terms every open draw takes without a branch; longer walks continue one term at a time
 
 # log(1 - q) = 2 atanh(s), s = q / (q - 2): the series in s^2 has coefficients 1 / (2j + 1); 17 terms
-# leave a truncation error below 1e-17 for |s| <= 1/3 (q <= 1/2). exp(r) for |r| <= ln(2)/2: Taylor
-# coefficients 1/j!, j = 0..13 (truncation error below 1e-17). Both in :func:`_pmf0`.
-_LOG2E = 1.4426950408889634
-_LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * _LN2_HI is exact for |k| < 2**11 (fdlibm)
-_LN2_LO = 1.90821492927058770002e-10
+# leave a truncation error below 1e-17 for |s| <= 1/3 (q <= 1/2) (in :func:`_pmf0`).
 _POW2_NEG = np.array([2.0**-i for i in range(128)])  # 2^-i, exact (a constant of the compiled code)
 
 
@@ -282,8 +280,8 @@ def _pmf0(n, q):
 
     (The callers' draws have n q < 30, so -n log(1 - q) <= n q / (1 - q) < 60.) No library
     calls and no branches, so that loops over many draws vectorize and the result is the
-    same on every machine: log(1 - q) by the atanh series, exp by Cody-Waite reduction to
-    |r| <= ln(2)/2, a degree-13 Taylor polynomial and an exact scaling by 2^k. Against
+    same on every machine: log(1 - q) by the atanh series, exp by
+    :func:`cxsim._libm.exp_reduced` and an exact scaling by 2^k. Against
     exp(n log1p(-q)) from the C library the relative difference is at most ~1.5e-14
     (n log(1 - q) itself is only that well conditioned): a draw could come out
     differently only if its uniform fell that close to a CDF value.
@@ -302,16 +300,7 @@ def _pmf0(n, q):
     a3 = (0.04 + 0.037037037037037035 * x) + (0.034482758620689655 + 0.03225806451612903 * x) * x2
     series = (a0 + a1 * x4) + ((a2 + a3 * x4) + 0.030303030303030304 * x8) * x8
     t = n * (2.0 * s * series)  # n log(1 - q), in [-60, 0]
-    k = np.floor(t * _LOG2E + 0.5)
-    r = (t - k * _LN2_HI) - k * _LN2_LO
-    r2 = r * r
-    r4 = r2 * r2
-    r8 = r4 * r4
-    # sum_j r^j / j!, j = 0..13
-    b0 = (1.0 + 1.0 * r) + (0.5 + 0.16666666666666666 * r) * r2
-    b1 = (0.041666666666666664 + 0.008333333333333333 * r) + (0.001388888888888889 + 0.0001984126984126984 * r) * r2
-    b2 = (2.48015873015873e-05 + 2.7557319223985893e-06 * r) + (2.755731922398589e-07 + 2.505210838544172e-08 * r) * r2
-    e = (b0 + b1 * r4) + (b2 + (2.08767569878681e-09 + 1.6059043836821613e-10 * r) * r4) * r8
+    k, e = exp_reduced(t)
     # times 2^k (0 <= -k <= 87 here) from a table of exact powers of two: one exact scaling
     return e * _POW2_NEG[np.int64(-k)]
 

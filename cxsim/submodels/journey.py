@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
+from .._libm import exp_row, log_row, pow_row
 from ._common import _columns, _head, _pick, adoption_share, on
 
 
@@ -54,7 +53,10 @@ def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
     quality[s] = base + (1 - base) * sum over stage s's terms of weight * adopters[d] / head[d]
     (summed in department order from 0, as :func:`~cxsim.engine.agent_dot`);
     cx = (mean_s max(quality, 1e-12) ** lam) ** (1 / lam), with the limits lam = 1
-    (arithmetic mean) and lam = 0 (geometric mean, |lam| < 1e-9).
+    (arithmetic mean, of the quality itself) and lam = 0 (geometric mean, |lam| < 1e-9).
+    Powers, logarithms and exponentials come from :mod:`cxsim._libm` (plain arithmetic:
+    the loops vectorize and the bits are the same on every platform); every replication
+    computes all three forms and keeps the one its ``lam`` asks for, without a branch.
     """
     S = start.size - 1
     D, R = adopters.shape
@@ -64,6 +66,7 @@ def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
         for r in range(R):
             share[d, r] = adopters[d, r] / head[d, r]
     acc = np.empty(R)
+    floored, logq, power = np.empty(R), np.empty(R), np.empty(R)
     total = np.zeros(R)
     for s in range(S):
         acc[:] = 0.0
@@ -73,18 +76,20 @@ def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
                 acc[r] += weights[t, r if per_rep else 0] * share[d, r]
         for r in range(R):
             q = acc[r] * (1.0 - base[r]) + base[r]
+            acc[r] = q
+            floored[r] = max(q, 1e-12)
+        log_row(floored, logq)
+        for r in range(R):
+            power[r] = logq[r] * lam[r]
+        exp_row(power, power)
+        for r in range(R):
             lr = lam[r]
-            if lr == 1.0:
-                total[r] += q
-            elif abs(lr) < 1e-9:
-                total[r] += math.log(max(q, 1e-12))
-            else:
-                total[r] += max(q, 1e-12) ** lr
+            total[r] += acc[r] if lr == 1.0 else (logq[r] if abs(lr) < 1e-9 else power[r])
+    for r in range(R):
+        total[r] = total[r] / S
+        power[r] = 1.0 / lam[r]
+    exp_row(total, floored)  # the geometric mean
+    pow_row(total, power, power)
     for r in range(R):
         lr = lam[r]
-        if lr == 1.0:
-            cx[r] = total[r] / S
-        elif abs(lr) < 1e-9:
-            cx[r] = math.exp(total[r] / S)
-        else:
-            cx[r] = (total[r] / S) ** (1.0 / lr)
+        cx[r] = total[r] if lr == 1.0 else (floored[r] if abs(lr) < 1e-9 else power[r])

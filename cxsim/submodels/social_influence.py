@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .._ndtri import is_central, ndtri_central, ndtri_scalar
+from .._ndtri import ndtri_row
 from ..rng import uniform_of
 from ._common import _and, _columns, _flags, _mask, on
 
@@ -69,15 +69,11 @@ def _influence_kernel(start, speaker, weights, self_w, buy_in, expressed, rate, 
     any_noise = noisy.any()
     u, z = np.empty(R), np.zeros(R)
     for i in range(E):
-        if any_noise:  # normal quantiles of the uniforms: the central region for all (it vectorizes), then the tails
+        if any_noise:  # normal quantiles of the uniforms
             mi = mixed[i]
             for r in range(R):
                 u[r] = uniform_of(keys[r] ^ mi)
-            for r in range(R):
-                z[r] = ndtri_central(u[r])
-            for r in range(R):
-                if not is_central(u[r]):
-                    z[r] = ndtri_scalar(u[r])
+            ndtri_row(u, z)
         for r in range(R):  # (new value, then kept where enabled: no branch, so the loop vectorizes)
             b0 = buy_in[i, r]
             b = b0 + (heard[i, r] - b0) * rate[r]
