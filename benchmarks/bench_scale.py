@@ -13,7 +13,10 @@ Parts:
   4,000, against one replication (156 steps) of an idiomatic Mesa model with 20 agents
   doing a trivial random update (``shuffle_do("step")``), and the same model recording
   its data each step with a ``DataCollector`` (as idiomatic Mesa models do, and as cxsim
-  records its metrics), interleaved, best of 5 each; target: cxsim at least 50x cheaper;
+  records its metrics), interleaved, best of 5 each; target: cxsim at least 50x cheaper.
+  cxsim runs in a process set up as its CLI and batch workers set theirs up (glibc's
+  allocator keeps freed memory for the next batch, ``cxsim/_alloc.py``); the same
+  measurement with glibc's default settings is printed beside it;
 - ``main``: the README's main job end to end after the kernels are compiled, as a user
   runs it: ``cxsim batch experiments/governance_factorial.toml`` then ``cxsim report``,
   best of 2; target: under 8 s together;
@@ -83,7 +86,10 @@ def mesa_rep(seed, collect=False):
         m.step()
 
 
-reps, mesa_reps, repeats = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+reps, mesa_reps, repeats, tuned = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+if tuned:  # as cxsim's CLI and batch workers run (cxsim/_alloc.py)
+    from cxsim._alloc import tune
+    tune()
 sc = cxsim.load_scenario("reference")
 run_batch(sc, np.arange(2), 1, ticks=3)
 mesa_rep(0)
@@ -92,6 +98,8 @@ for i in range(repeats):
     t = time.perf_counter()
     run_batch(sc, np.arange(reps), 1, per_agent=True)
     best_c = min(best_c, (time.perf_counter() - t) / reps)
+    if mesa_reps == 0:
+        continue
     t = time.perf_counter()
     for s in range(mesa_reps):
         mesa_rep(s + i * mesa_reps)
@@ -182,11 +190,17 @@ def _timed(cmd: list[str]) -> float:
 
 def bench_mesa(_tmp: Path, reps: int = 4000, mesa_reps: int = 40, repeats: int = 5) -> list[dict]:
     """Rows: ms per replication, cxsim against the trivial Mesa model, and the ratio."""
-    r = json.loads(_run([sys.executable, "-c", _MESA_PROBE, str(reps), str(mesa_reps), str(repeats)])
-                   .strip().splitlines()[-1])
+    def probe(mesa: int, tuned: bool) -> dict:
+        out = _run([sys.executable, "-c", _MESA_PROBE, str(reps), str(mesa), str(repeats), "1" if tuned else "0"])
+        return json.loads(out.strip().splitlines()[-1])
+
+    r = probe(mesa_reps, True)
+    plain = probe(0, False)["cxsim_ms"]
     ratio = r["mesa_ms"] / r["cxsim_ms"]
-    return [{"figure": "one replication of the reference, 156 weeks (batch of 4,000, tables recorded)",
-             "measured": f"{r['cxsim_ms']:.3f} ms", "peer": f"Mesa {r['mesa']} trivial 20-agent model: "
+    return [{"figure": "one replication of the reference, 156 weeks (batch of 4,000, tables recorded), in a "
+             "process set up as cxsim's CLI and batch workers are (glibc keeps freed memory for the next batch: "
+             "cxsim/_alloc.py)", "measured": f"{r['cxsim_ms']:.3f} ms (with glibc's default settings: "
+             f"{plain:.3f} ms)", "peer": f"Mesa {r['mesa']} trivial 20-agent model: "
              f"{r['mesa_ms']:.2f} ms; with a DataCollector (one model and one agent reporter): "
              f"{r['mesa_dc_ms']:.2f} ms", "today (issue 12)": "0.26 ms vs 5.6 ms"},
             {"figure": "cxsim's lead per replication", "measured": f"{ratio:.1f}x (against the model with a "

@@ -434,6 +434,9 @@ def templates(directory, force):
 
 def main(argv=None) -> None:
     """Entry point: user errors print one line and exit 2; no traceback."""
+    from ._alloc import tune
+
+    tune()  # (batches in this process, the threads path's, reuse their memory: cxsim/_alloc.py)
     try:
         cli.main(args=argv, prog_name="cxsim", standalone_mode=False)
     except click.exceptions.Abort:

@@ -83,24 +83,41 @@ def _clip01(a: np.ndarray, where=True) -> np.ndarray:
 
 
 _COLUMNS: dict = {}  # (R, scalar) -> its (R,) column, shared: kernels never write to a parameter column
+# (id of a float object, R) -> (the object, its column): a parameter's value is the same object every week, and
+# looking it up by identity skips the exact key of _COLUMNS (holding the object keeps its id from being reused)
+_BY_OBJECT: dict = {}
 
 
 def _columns(R: int):
     """A function giving a parameter (scalar or per-replication) as a contiguous float64 ``(R,)`` column."""
     def col(x):
+        if type(x) is float:
+            hit = _BY_OBJECT.get((id(x), R))
+            if hit is not None and hit[0] is x:
+                return hit[1]
+            column = _scalar_column(x, R)
+            if len(_BY_OBJECT) > 4096:
+                _BY_OBJECT.clear()
+            _BY_OBJECT[id(x), R] = (x, column)
+            return column
         if isinstance(x, np.ndarray):
             if x.shape == (R,) and x.dtype == np.float64 and x.flags.c_contiguous:
                 return x
             return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), (R,)))
-        value = float(x)
-        key = (R, value.hex())  # (the hex form tells -0.0 from 0.0)
-        column = _COLUMNS.get(key)
-        if column is None:
-            if len(_COLUMNS) > 4096:
-                _COLUMNS.clear()
-            column = _COLUMNS[key] = np.full(R, value)
-        return column
+        return _scalar_column(x, R)
     return col
+
+
+def _scalar_column(x, R: int) -> np.ndarray:
+    """The shared ``(R,)`` column of the number ``x``."""
+    value = float(x)
+    key = (R, value.hex())  # (the hex form tells -0.0 from 0.0)
+    column = _COLUMNS.get(key)
+    if column is None:
+        if len(_COLUMNS) > 4096:
+            _COLUMNS.clear()
+        column = _COLUMNS[key] = np.full(R, value)
+    return column
 
 
 def _head(m) -> np.ndarray:
