@@ -21,6 +21,10 @@ give the same bits on every processor.
 * :func:`log` and :func:`log1p`: one number at a time, for rare events (the same bits as
   :func:`log_row`: ``frexp`` splits a float exactly, as the bit operations do).
 
+The ``_row`` functions take an output array, which may be the input itself; but a loop
+whose output is also its input is not vectorized (the compiler's check for overlapping
+arrays fails and it takes the one-element-at-a-time path): twice as slow.
+
 Accuracy: :func:`log_row` and :func:`exp_row` are within a few units in the last place
 of the correctly rounded results (checked against numpy in ``tests/test_libm.py``);
 ``x^y`` carries the rounding of ``y log x`` into a relative error of about
@@ -66,7 +70,7 @@ def _log_reduced(m, k):
 def log_row(x, out):
     """``out[i] = log(x[i])`` for finite ``x[i] > 0`` that are normal floats (above 2.2e-308); 1-d arrays.
 
-    ``out`` may be ``x`` itself.
+    ``out`` may be ``x`` itself (the same values; a separate array is faster, see the module notes).
     """
     n = x.size
     k = np.empty(n)
@@ -123,7 +127,7 @@ def exp_reduced(t):
 def exp_row(t, out):
     """``out[i] = exp(t[i])`` for finite ``t[i]`` (``inf`` above 709.78, 0 below -745); 1-d arrays.
 
-    ``out`` may be ``t`` itself.
+    ``out`` may be ``t`` itself (the same values; a separate array is faster, see the module notes).
     """
     n = t.size
     half = np.empty(n)
@@ -150,7 +154,7 @@ def exp_row(t, out):
 def pow_row(x, y, out):
     """``out[i] = x[i] ** y[i]`` as ``exp(y log x)``, for normal floats ``x[i] > 0`` and finite ``y[i]``; 1-d arrays.
 
-    ``out`` may be ``x`` or ``y``.
+    ``out`` may be ``x`` or ``y`` (the same values; a separate array is faster, see the module notes).
     """
     t = np.empty(x.size)
     log_row(x, t)

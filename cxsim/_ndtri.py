@@ -202,10 +202,10 @@ def ndtri_row(u: np.ndarray, out: np.ndarray) -> None:
     For loops over many uniforms, in passes that vectorize: central elements get
     :func:`ndtri_central`, bit for bit as scipy; the tails (about a quarter of uniform
     draws) take the same Cephes formula with :func:`cxsim._libm.log_row` in place of the
-    C library's ``log``, and both tail polynomials with a select in place of the branch.
+    C library's ``log`` (the far tail's polynomial, below exp(-32), in a second pass over those few).
     The tails therefore agree with ``scipy.special.ndtri`` to a few units in the last place
     (not bit for bit, checked in ``tests/test_ndtri.py``), with the same bits on every
-    platform. ``out`` may be ``u``.
+    platform. ``out`` may be ``u`` (the same values; a separate array is faster, see :mod:`cxsim._libm`).
     """
     n = u.size
     y, x = np.empty(n), np.empty(n)
@@ -217,15 +217,21 @@ def ndtri_row(u: np.ndarray, out: np.ndarray) -> None:
     for i in range(n):
         x[i] = np.sqrt(-2.0 * x[i])
     log_row(x, y)  # log(x)
+    far = 0
     for i in range(n):
         v, xi = u[i], x[i]
-        x0 = xi - y[i] / xi
         z = 1.0 / xi
-        near = z * _polevl(z, _P1) / _p1evl(z, _Q1)
-        far = z * _polevl(z, _P2) / _p1evl(z, _Q2)
-        tail = x0 - (near if xi < 8.0 else far)
+        tail = (xi - y[i] / xi) - z * _polevl(z, _P1) / _p1evl(z, _Q1)
         tail = tail if v > _ONE_MINUS_EXPM2 else -tail
         out[i] = ndtri_central(v) if is_central(v) else tail
+        far += xi >= 8.0
+    if far:  # (y below exp(-32): about once in 4e13 uniforms) the other tail polynomial
+        for i in range(n):
+            v, xi = u[i], x[i]
+            if xi >= 8.0 and not is_central(v):
+                z = 1.0 / xi
+                tail = (xi - y[i] / xi) - z * _polevl(z, _P2) / _p1evl(z, _Q2)
+                out[i] = tail if v > _ONE_MINUS_EXPM2 else -tail
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

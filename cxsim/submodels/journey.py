@@ -66,7 +66,7 @@ def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
         for r in range(R):
             share[d, r] = adopters[d, r] / head[d, r]
     acc = np.empty(R)
-    floored, logq, power = np.empty(R), np.empty(R), np.empty(R)
+    floored, logq, scaled, power = np.empty(R), np.empty(R), np.empty(R), np.empty(R)
     total = np.zeros(R)
     for s in range(S):
         acc[:] = 0.0
@@ -80,16 +80,16 @@ def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
             floored[r] = max(q, 1e-12)
         log_row(floored, logq)
         for r in range(R):
-            power[r] = logq[r] * lam[r]
-        exp_row(power, power)
+            scaled[r] = logq[r] * lam[r]
+        exp_row(scaled, power)  # (into another array: a loop whose output is its input does not vectorize)
         for r in range(R):
             lr = lam[r]
             total[r] += acc[r] if lr == 1.0 else (logq[r] if abs(lr) < 1e-9 else power[r])
     for r in range(R):
         total[r] = total[r] / S
-        power[r] = 1.0 / lam[r]
+        scaled[r] = 1.0 / lam[r]
     exp_row(total, floored)  # the geometric mean
-    pow_row(total, power, power)
+    pow_row(total, scaled, power)
     for r in range(R):
         lr = lam[r]
         cx[r] = total[r] if lr == 1.0 else (floored[r] if abs(lr) < 1e-9 else power[r])
