@@ -398,33 +398,30 @@ def _draws(n, p, u, out, work):
     """Binomial(n, p) draws from the uniforms ``u`` (1-d arrays of one size); returns how many are :data:`LARGE`.
 
     A pass without branches (it vectorizes) settles the draws that are certainly 0
-    (:func:`_settled`); the open draws are gathered and inverted together
-    (:func:`_invert_open`). Means of 30 or more are marked :data:`LARGE` for the
-    normal approximation. ``work`` is :func:`scratch` (its first row may be ``u``).
+    (:func:`_settled`; flipped: n) and marks means of 30 or more :data:`LARGE` for the
+    normal approximation; the open draws are then gathered and inverted together
+    (:func:`_invert_open`). ``work`` is :func:`scratch` (its first row may be ``u``).
     """
     f, state, need = work
     nn, qq, uu, x = f[1], f[2], f[3], f[4]
     R = n.size
-    for r in range(R):
-        qr, _ = _rarer(p[r])
+    large = 0
+    for r in range(R):  # X = 0 (flipped: n) unless open or large
+        qr, flip = _rarer(p[r])
         nr, ur = n[r], u[r]
         live = (qr > 0.0) & (nr > 0.0)
-        large = live & (nr * qr >= _SMALL_MEAN)
-        open_ = live & (not large) & (not _settled(nr, qr, ur))
-        state[r] = 2 if large else (1 if open_ else 0)
+        big = live & (nr * qr >= _SMALL_MEAN)
+        state[r] = live & (not big) & (not _settled(nr, qr, ur))
+        x[r] = qr  # (x holds each q until the open draws' counts replace it)
+        out[r] = LARGE if big else (nr if flip else 0.0)
+        large += big
     m = 0
-    large = 0
-    for r in range(R):  # X = 0 (flipped: n) unless open; gather the open draws
-        qr, flip = _rarer(p[r])
-        out[r] = n[r] if flip else 0.0
+    for r in range(R):  # gather the open draws
         need[m] = r
         nn[m] = n[r]
-        qq[m] = qr
+        qq[m] = x[r]
         uu[m] = u[r]
-        m += state[r] == 1
-        if state[r] == 2:
-            out[r] = LARGE
-            large += 1
+        m += state[r]
     _invert_open(nn[:m], qq[:m], uu[:m], x[:m])
     for j in range(m):
         r = need[j]
