@@ -84,24 +84,28 @@ def is_cold(package_dir: Path | None = None) -> bool:
 
 
 # When the cache is cold, a second process compiles these rules' kernels (employee adoption with the
-# binomial sampler it inlines, the journey, politics: about half the compile time) while this one
-# compiles the others, so a first run on two or more cores waits about half as long.
-_SIDE_RULES = ("employee_adoption", "journey", "politics")
+# binomial sampler it inlines, politics, attrition, ...: about half the compile time) while this one
+# compiles the others and the journey's, so a first run on two or more cores waits about half as long.
+_SIDE_RULES = ("employee_adoption", "politics", "attrition", "readiness", "business_case")
 
 
-def compile_rules(scenario, names, record: bool = False) -> None:
+def compile_rules(scenario, names, record: bool = False, journey: bool = True) -> None:
     """Compile (or load from the cache) the kernels of the schedule's rules named in ``names``.
 
     Runs each named rule once on a fresh engine of two replications (the numbers are
     thrown away; the kernels' argument types are those of every run), and with
-    ``record`` the recorder's kernel too.
+    ``record`` the recorder's kernel too. Every engine computes its journey when it
+    starts; with ``journey=False`` the engine has no journey stages, so that its start
+    does not compile the journey's kernel (the other process of :func:`warm_up` does).
     """
+    import dataclasses
+
     import numpy as np
 
     from .engine import SCHEDULE, Engine
     from .metrics import Recorder
 
-    m = Engine(scenario, np.arange(2), 0)
+    m = Engine(scenario if journey else dataclasses.replace(scenario, stages=[]), np.arange(2), 0)
     m.begin_week()
     for rule in SCHEDULE:
         if rule.__name__ in names:
@@ -133,7 +137,7 @@ def warm_up(scenario, say=None) -> None:
     if cold and (os.cpu_count() or 1) > 1:
         side = subprocess.Popen(
             [sys.executable, "-c", "import sys, cxsim; from cxsim._jitcache import compile_rules; "
-             "compile_rules(cxsim.load_scenario('reference'), sys.argv[1:])", *_SIDE_RULES],
+             "compile_rules(cxsim.load_scenario('reference'), sys.argv[1:], journey=False)", *_SIDE_RULES],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             compile_rules(scenario, [r.__name__ for r in SCHEDULE if r.__name__ not in _SIDE_RULES], record=True)

@@ -17,7 +17,7 @@ give the same bits on every processor.
   Taylor polynomial of ``exp(r)`` (truncation below 1e-17), and the exact scaling by
   ``2^k`` built from exponent bits, in two halves so that results overflow to ``inf``
   and underflow to 0 as they should.
-* :func:`pow_row`: ``x^y = exp(y log x)`` for ``x > 0``.
+* powers: ``x^y = exp(y log x)`` for ``x > 0``, from the two.
 * :func:`log` and :func:`log1p`: one number at a time, for rare events (the same bits as
   :func:`log_row`: ``frexp`` splits a float exactly, as the bit operations do).
 
@@ -38,7 +38,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["log_row", "exp_row", "pow_row", "log", "log1p"]
+__all__ = ["log_row", "exp_row", "log", "log1p"]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * _LN2_HI is exact for |k| < 2**11 (fdlibm)
@@ -148,16 +148,3 @@ def exp_row(t, out):
         hb[i] = np.uint64(scale[i]) << _S52
     for i in range(n):
         out[i] = out[i] * half[i]
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def pow_row(x, y, out):
-    """``out[i] = x[i] ** y[i]`` as ``exp(y log x)``, for normal floats ``x[i] > 0`` and finite ``y[i]``; 1-d arrays.
-
-    ``out`` may be ``x`` or ``y`` (the same values; a separate array is faster, see the module notes).
-    """
-    t = np.empty(x.size)
-    log_row(x, t)
-    for i in range(x.size):
-        t[i] = t[i] * y[i]
-    exp_row(t, out)

@@ -108,3 +108,12 @@ def test_a_cold_cache_is_filled_by_two_processes_with_a_message(tmp_path):
     for kernel in ("employee_adoption._adoption_kernel", "journey._journey_kernel", "politics._politics_kernel",
                    "social_influence._influence_kernel", "metrics._record_kernel"):
         assert kernel in cached
+
+
+def test_the_side_process_engine_runs_its_rules():
+    """warm_up's second process (whose errors nobody sees) builds an engine without journey stages and runs its rules."""
+    from cxsim._jitcache import _SIDE_RULES, compile_rules
+    from cxsim.engine import SCHEDULE
+
+    assert set(_SIDE_RULES) < {r.__name__ for r in SCHEDULE} and "journey" not in _SIDE_RULES
+    compile_rules(cxsim.load_scenario("reference"), _SIDE_RULES, journey=False)

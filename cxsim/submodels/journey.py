@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .._libm import exp_row, log_row, pow_row
+from .._libm import exp_row, log_row
 from ._common import _columns, _head, _pick, adoption_share, on
 
 
@@ -54,7 +54,7 @@ def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
     (summed in department order from 0, as :func:`~cxsim.engine.agent_dot`);
     cx = (mean_s max(quality, 1e-12) ** lam) ** (1 / lam), with the limits lam = 1
     (arithmetic mean, of the quality itself) and lam = 0 (geometric mean, |lam| < 1e-9).
-    Powers, logarithms and exponentials come from :mod:`cxsim._libm` (plain arithmetic:
+    Powers (x^y = exp(y log x)), logarithms and exponentials from :mod:`cxsim._libm` (plain arithmetic:
     the loops vectorize and the bits are the same on every platform); every replication
     computes all three forms and keeps the one its ``lam`` asks for, without a branch.
     """
@@ -87,9 +87,11 @@ def _journey_kernel(start, dept, weights, adopters, head, base, lam, cx):
             total[r] += acc[r] if lr == 1.0 else (logq[r] if abs(lr) < 1e-9 else power[r])
     for r in range(R):
         total[r] = total[r] / S
-        scaled[r] = 1.0 / lam[r]
     exp_row(total, floored)  # the geometric mean
-    pow_row(total, scaled, power)
+    log_row(total, logq)  # (total / S) ** (1 / lam) = exp(log(total / S) * (1 / lam))
+    for r in range(R):
+        scaled[r] = logq[r] * (1.0 / lam[r])
+    exp_row(scaled, power)
     for r in range(R):
         lr = lam[r]
         cx[r] = total[r] if lr == 1.0 else (floored[r] if abs(lr) < 1e-9 else power[r])
