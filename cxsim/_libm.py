@@ -51,6 +51,21 @@ _EXP_LIMIT = 1000.0  # exp(+-1000) is already inf / 0; beyond it the scaling by 
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def atanh_blocks(x, x2):
+    """The series sum_j x^j / (2j + 1) (``atanh(s) / s`` for x = s^2) in blocks of four terms: ``(a0, a1, a2, a3)``.
+
+    Block b holds terms 4b .. 4b + 3 divided by x^(4b), by Estrin's scheme (short dependency
+    chains, and no loop over a tuple of coefficients, which would keep the compiler from
+    vectorizing), so the series is a0 + a1 x^4 + a2 x^8 + a3 x^12 + ...; ``x2`` is x^2.
+    """
+    a0 = (1.0 + 0.3333333333333333 * x) + (0.2 + 0.14285714285714285 * x) * x2
+    a1 = (0.1111111111111111 + 0.09090909090909091 * x) + (0.07692307692307693 + 0.06666666666666667 * x) * x2
+    a2 = (0.058823529411764705 + 0.05263157894736842 * x) + (0.047619047619047616 + 0.043478260869565216 * x) * x2
+    a3 = (0.04 + 0.037037037037037035 * x) + (0.034482758620689655 + 0.03225806451612903 * x) * x2
+    return a0, a1, a2, a3
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _log_reduced(m, k):
     """``log(m) + k ln 2`` for ``m`` in [sqrt(1/2), sqrt(2)) and a whole ``k``."""
     s = (m - 1.0) / (m + 1.0)
@@ -58,11 +73,8 @@ def _log_reduced(m, k):
     x2 = x * x
     x4 = x2 * x2
     x8 = x4 * x4
-    # sum_j x^j / (2j + 1), j = 0..11, by Estrin's scheme (short dependency chains; no loop over coefficients)
-    a0 = (1.0 + 0.3333333333333333 * x) + (0.2 + 0.14285714285714285 * x) * x2
-    a1 = (0.1111111111111111 + 0.09090909090909091 * x) + (0.07692307692307693 + 0.06666666666666667 * x) * x2
-    a2 = (0.058823529411764705 + 0.05263157894736842 * x) + (0.047619047619047616 + 0.043478260869565216 * x) * x2
-    series = (a0 + a1 * x4) + a2 * x8
+    a0, a1, a2, _ = atanh_blocks(x, x2)
+    series = (a0 + a1 * x4) + a2 * x8  # j = 0..11
     return k * _LN2_HI + (2.0 * s * series + k * _LN2_LO)
 
 

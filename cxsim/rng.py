@@ -26,7 +26,7 @@ import numba
 import numpy as np
 from scipy.special import ndtri
 
-from ._libm import exp_reduced
+from ._libm import atanh_blocks, exp_reduced
 
 try:  # the ufunc np.clip calls, without np.clip's Python-level argument handling
     from numpy._core.umath import clip as _clip_ufunc
@@ -286,18 +286,12 @@ def _pmf0(n, q):
     (n log(1 - q) itself is only that well conditioned): a draw could come out
     differently only if its uniform fell that close to a CDF value.
     """
-    # (Polynomials by Estrin's scheme, written out: short dependency chains, and no loop over a tuple of
-    # coefficients, which would keep the compiler from vectorizing.)
     s = q / (q - 2.0)
     x = s * s
     x2 = x * x
     x4 = x2 * x2
     x8 = x4 * x4
-    # sum_j x^j / (2j + 1), j = 0..16
-    a0 = (1.0 + 0.3333333333333333 * x) + (0.2 + 0.14285714285714285 * x) * x2
-    a1 = (0.1111111111111111 + 0.09090909090909091 * x) + (0.07692307692307693 + 0.06666666666666667 * x) * x2
-    a2 = (0.058823529411764705 + 0.05263157894736842 * x) + (0.047619047619047616 + 0.043478260869565216 * x) * x2
-    a3 = (0.04 + 0.037037037037037035 * x) + (0.034482758620689655 + 0.03225806451612903 * x) * x2
+    a0, a1, a2, a3 = atanh_blocks(x, x2)  # sum_j x^j / (2j + 1), j = 0..16:
     series = (a0 + a1 * x4) + ((a2 + a3 * x4) + 0.030303030303030304 * x8) * x8
     t = n * (2.0 * s * series)  # n log(1 - q), in [-60, 0]
     k, e = exp_reduced(t)
