@@ -45,6 +45,16 @@ def _distributed():
     return distributed
 
 
+_NO_MESSAGE_LOG = {"distributed.admin.low-level-log-length": 0}
+"""Dask settings that keep no log of recent messages (nor of the scheduler's recent transitions).
+
+Dask keeps the last 1,000 messages of each connection for debugging, and a task's message
+holds its points' scenarios (about 100 KB for ten points): that log made the coordinator
+grow with the design's size, by up to 100 MB (and the scheduler, per worker). Set in the
+coordinator and in the ``local:N`` cluster's process.
+"""
+
+
 @contextmanager
 def dask_executor(scheduler: str, connect_timeout: float = 30) -> Iterator[tuple[object, int]]:
     """Yield ``(executor, workers)`` for a ``--scheduler`` value; closes what it opened on leaving.
@@ -58,9 +68,11 @@ def dask_executor(scheduler: str, connect_timeout: float = 30) -> Iterator[tuple
     distributed = _distributed()
     import logging
 
+    import dask
+
     logging.getLogger("distributed").setLevel(logging.ERROR)  # (its INFO lines would bury the progress bar)
     label = f"local:{where}" if kind == "local" else where
-    with _local_cluster(where) if kind == "local" else nullcontext(where) as address:
+    with dask.config.set(_NO_MESSAGE_LOG), _local_cluster(where) if kind == "local" else nullcontext(where) as address:
         client = None
         try:
             try:
@@ -127,7 +139,10 @@ def _serve(n_workers: int) -> None:
     import sys
 
     distributed = _distributed()
+    import dask
+
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    dask.config.set(_NO_MESSAGE_LOG)  # (its workers get this process's settings)
     try:
         cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                            dashboard_address=":0", silence_logs=logging.CRITICAL)
