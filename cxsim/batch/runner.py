@@ -444,14 +444,14 @@ def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
         "sessions": [],
         "elapsed_seconds": 0.0,
         "chunk_size": exp.chunk_size,
-        "chunks": _chunk_entries(chunks, set(), {}),
+        "chunks": None,  # (made from the plan whenever the manifest is written: see _record)
         "complete": False,
         "files": ["manifest.json", "points.parquet", "replications.parquet", "timeseries.parquet", "summary.csv"]
                  + ([f"{AGENTS_SUMMARY}.parquet"] if exp.keep.per_agent == "summary"
                     else [f"{AGENTS}.parquet"] if exp.keep.per_agent else [])
                  + (["design.parquet"] if exp.sample.raw is not None else []),
     }
-    write_json(out / "manifest.json", manifest)
+    write_json(out / "manifest.json", {**manifest, "chunks": _chunk_entries(chunks, set(), {})})
     return manifest
 
 
@@ -572,8 +572,9 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     def say(line: str) -> None:  # warnings are shown even with quiet
         print(line, file=stream or sys.stderr, flush=True)
 
-    # The manifest's chunk list is made afresh from the plan whenever it is written (_record), not held meanwhile.
-    entries, manifest["chunks"] = manifest["chunks"], None
+    # The manifest's chunk list is made afresh from the plan whenever it is written (_record), not held meanwhile
+    # (a resumed run's manifest comes with the list it was written with; a new run's has none).
+    entries, manifest["chunks"] = manifest["chunks"] or [], None
     done, records = _verified_chunks(exp, out, entries, manifest["plan_hash"], chunks, say)
     del entries
     pending = [c for c in chunks if c.id not in done]
