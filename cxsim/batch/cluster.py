@@ -54,6 +54,14 @@ grow with the design's size, by up to 100 MB (and the scheduler, per worker). Se
 coordinator and in the ``local:N`` cluster's process.
 """
 
+_LOCAL_SETTINGS = {**_NO_MESSAGE_LOG, "distributed.worker.profile.enabled": False}
+"""The ``local:N`` cluster's settings: no message log, and no statistical profiler in its workers.
+
+Dask's profiler samples each worker's stack every 10 ms (for the dashboard's profile
+page); turned off, the Sobol study of ``benchmarks/bench_scale.py`` took about a tenth
+less CPU on ``local:2``, about as much as on the local pool.
+"""
+
 
 @contextmanager
 def dask_executor(scheduler: str, connect_timeout: float = 30) -> Iterator[tuple[object, int]]:
@@ -114,8 +122,8 @@ def _local_cluster(n_workers: int, close_timeout: float = 60) -> Iterator[str]:
     try:
         line = child.stdout.readline().decode(errors="replace").strip()
         if not line.startswith(_ADDRESS):
-            raise ClusterError(f"--scheduler local:{n_workers}: the cluster did not start "
-                               f"({line.removeprefix(_FAILED) or f'exit code {child.wait()}'})")
+            why = line.removeprefix(_FAILED) if line else f"exit code {child.wait()}"  # (no line: the child ended)
+            raise ClusterError(f"--scheduler local:{n_workers}: the cluster did not start ({why})")
         yield line.removeprefix(_ADDRESS)
     finally:
         child.stdin.close()  # (the child's cue to close the cluster)
@@ -142,7 +150,7 @@ def _serve(n_workers: int) -> None:
     import dask
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    dask.config.set(_NO_MESSAGE_LOG)  # (its workers get this process's settings)
+    dask.config.set(_LOCAL_SETTINGS)  # (its workers get this process's settings)
     try:
         cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                            dashboard_address=":0", silence_logs=logging.CRITICAL)
