@@ -164,3 +164,62 @@ def test_remote_cluster_with_a_worker_killed_mid_run(reference, tmp_path):
             if p.poll() is None:
                 p.kill()
             p.wait(timeout=30)
+
+
+def _ends(pid: int, seconds: float = 60) -> bool:
+    """Whether process ``pid`` is gone (or a zombie) within ``seconds``."""
+    import psutil
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_local_scheduler_runs_in_its_own_process_and_ends_with_the_coordinator():
+    """`local:N`'s scheduler (its state grows with the tasks) is not in the coordinator, and ends with it.
+
+    Its process ends when the executor is closed, and when the coordinator is killed with SIGKILL.
+    """
+    from cxsim.batch.cluster import dask_executor
+
+    with dask_executor("local:1") as (executor, workers):
+        scheduler = executor._client.run_on_scheduler(os.getpid)
+        assert workers == 1 and scheduler != os.getpid()
+        assert executor.submit(pow, 2, 5).result() == 32
+        # (Dask's log of recent messages, which held every task's scenarios, is off; so is the workers' profiler)
+        assert len(executor._client.scheduler_comm.recent_message_log) == 0
+        import dask
+
+        assert set(executor._client.run(dask.config.get, "distributed.worker.profile.enabled").values()) == {False}
+    assert _ends(scheduler)
+    code = ("import os, time\nfrom cxsim.batch.cluster import dask_executor\n"
+            "with dask_executor('local:1') as (executor, _):\n"
+            "    print(executor._client.run_on_scheduler(os.getpid), flush=True)\n    time.sleep(600)\n")
+    coordinator = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        scheduler = int(coordinator.stdout.readline())
+    finally:
+        coordinator.kill()
+        coordinator.wait(timeout=30)
+        coordinator.stdout.close()
+    assert _ends(scheduler), "the local cluster outlived its coordinator"
+
+
+def test_a_local_cluster_that_cannot_start_is_one_line(tmp_path, monkeypatch):
+    """`local:N` whose cluster process fails to start says why in one ClusterError line."""
+    from cxsim.batch.cluster import ClusterError, dask_executor
+
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "distributed.py").write_text("class LocalCluster:\n    def __init__(self, **kw):\n"
+                                         "        raise RuntimeError('no cluster here')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(fake), os.environ.get("PYTHONPATH")) if p))
+    with pytest.raises(ClusterError) as err, dask_executor("local:1"):
+        pass
+    assert str(err.value) == "--scheduler local:1: the cluster did not start (no cluster here)"

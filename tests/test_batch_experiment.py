@@ -139,6 +139,63 @@ def test_shipped_experiments_load():
     sob = loaded["sobol_reference"]
     assert sob.design_type == "sobol" and len(sob.factors) >= 8
 
+def test_rows_are_made_on_demand_as_the_listed_rows_were(write_toml):
+    """A design's rows (made when asked for) are the rows it used to list: same keys, order, values and types."""
+    import itertools
+
+    from cxsim.batch.designs import Lazy
+
+    fs = [Factor("a", float, 0.0, 2.0), Factor("c", int, 1, 13), Factor("b", float, -1.0, 1.0)]
+    s = DESIGNS["sobol"](fs, {"base_samples": 8}, 3)
+    assert isinstance(s.rows, Lazy) and len(s.rows) == 8 * 5
+    for row, raw in zip(s.rows, s.raw):
+        assert list(row) == ["a", "c", "b"] and type(row["a"]) is float and type(row["c"]) is int
+        assert (row["a"], row["b"]) == (raw[0], raw[2]) and 1 <= row["c"] <= 13
+    levels = [Factor("x", bool, values=(False, True)), Factor("y", int, values=(2, 4, 8)),
+              Factor("z", str, values=("advisory", "budget"))]
+    f = DESIGNS["factorial"](levels, {}, 0)
+    assert list(f.rows) == [dict(zip("xyz", c)) for c in itertools.product(*(x.values for x in levels))]
+    assert list(DESIGNS["factorial"]([], {}, 0).rows) == [{}]
+    assert f.rows[-1] == f.rows[len(f.rows) - 1] and f.rows[1:6:2] == [f.rows[1], f.rows[3], f.rows[5]]
+    with pytest.raises(IndexError):
+        f.rows[len(f.rows)]
+    lever = Factor("x", bool, values=(False, True), role="lever")
+    d = DESIGNS["discovery"]([lever, Factor("u", float, 0.0, 1.0, role="uncertainty")], {"samples": 3}, 1)
+    futures = DESIGNS["lhs"]([Factor("u", float, 0.0, 1.0, role="uncertainty")], {"samples": 3}, 1).rows
+    assert list(d.rows) == [{"x": x, **u} for x in (False, True) for u in futures]
+
+
+def test_plan_hash_is_the_digest_of_the_whole_plan_text(write_toml, monkeypatch):
+    """The plan hash, fed a block of points at a time, is the SHA-256 of the plan's whole JSON text (as it always was).
+
+    Runs started before keep resuming only if it never changes.
+    """
+    import hashlib
+    import json
+
+    from cxsim.batch import experiment
+
+    def whole(exp):  # the plan hash as it was first computed: one JSON text of everything
+        text = json.dumps({"experiment": exp.to_dict(), "scenarios": [s.fingerprint() for s in exp.scenarios],
+                           "points": [[p.name, p.base, p.values] for p in exp.points]}, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    designs = {
+        "sobol": '[design]\ntype = "sobol"\nbase_samples = 16\n[design.ranges]\n"adoption.q" = [0.05, 0.15]\n'
+                 '"committee.cadence_weeks" = [1, 13]\n"executives.cfo.jealousy" = [0.1, 0.9]',
+        "factorial": '[design]\ntype = "factorial"\n[design.factors]\n"committee.enabled" = [false, true]\n'
+                     '"owner.mandate" = ["advisory", "budget"]',
+        "points": '[design]\ntype = "points"\n[[design.points]]\nname = "w"\n"committee.cadence_weeks" = 1\n'
+                  '[[design.points]]\n"owner.budget" = 55.5',
+    }
+    for name, design in designs.items():
+        text = BASE.replace('scenario = "reference"', 'scenarios = ["reference", "governance/budget-sponsor-committee"]'
+                            if name == "points" else 'scenario = "reference"') + design
+        exp = load_experiment(write_toml(f"{name}.toml", text))
+        for block in (experiment._HASH_BLOCK, 3, 1):  # (blocks that split the points anywhere)
+            monkeypatch.setattr(experiment, "_HASH_BLOCK", block)
+            assert exp.plan_hash() == whole(exp), (name, block)
+
 
 # ---------------------------------------------------------------------------- bad files
 BAD = [

@@ -125,6 +125,8 @@ def test_resume_after_interrupt_is_bit_identical(tiny, tmp_path, reference_run, 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["complete"] is True and len(manifest["sessions"]) == 2
     assert not (out / "chunks").exists()
+    # (the chunk list, made afresh from the plan when the manifest is written, lists every chunk's checksums)
+    assert manifest["chunks"] == json.loads((reference_run / "manifest.json").read_text())["chunks"]
 
 
 def test_resume_of_a_sampled_design_with_fixed_overrides(write_toml, tmp_path):

@@ -77,8 +77,13 @@ def _print_summary(run_dir: Path, workers: int | None) -> None:
 
     from .store import read_manifest
 
-    # (the manifest and summary.csv only: reading every replication to print 15 lines grew with the points)
-    m, s = read_manifest(run_dir), pd.read_csv(run_dir / "summary.csv")
+    # (the manifest, the rows shown and, a block at a time, the names: reading every replication, or every row of
+    # summary.csv, to print 15 lines grew with the points)
+    m = read_manifest(run_dir)
+    show = pd.read_csv(run_dir / "summary.csv", nrows=m["points"] if m["points"] <= 20 else 15, dtype={"name": str})
+    with pd.read_csv(run_dir / "summary.csv", usecols=["name"], dtype=str, keep_default_na=False,
+                     chunksize=4096) as blocks:
+        width = min(max(len(n) for block in blocks for n in block["name"]), 48)
     session = (m.get("sessions") or [{}])[-1]
     workers = session.get("workers") or workers or 1
     how = (f"{workers} threads in this process" if session.get("threads")
@@ -86,14 +91,12 @@ def _print_summary(run_dir: Path, workers: int | None) -> None:
     echo(f"{m['experiment_name']}: {m['points']} points x {m['replications']} replications x {m['ticks']} weeks, "
                f"seed {m['seed']}, {m['design']} design; {m['elapsed_seconds']:.1f} s "
                f"({m.get('replications_per_second', 0):.0f} replications/s, {how})")
-    width = min(max(len(n) for n in s["name"]), 48)
     click.echo(f"  {'point':<{width}}  success  95% CI (Wilson)   final adoption")
-    show = s if len(s) <= 20 else s.head(15)
     for _, r in show.iterrows():
         echo(f"  {r['name'][:width]:<{width}}  {_pct(r['success_rate'])}  [{r['success_lo']:6.1%}, "
                    f"{r['success_hi']:6.1%}]  {r['final_adoption_mean']:6.1%}")
-    if len(s) > len(show):
-        click.echo(f"  ... {len(s) - len(show)} more points in summary.csv")
+    if m["points"] > len(show):
+        click.echo(f"  ... {m['points'] - len(show)} more points in summary.csv")
     click.echo(f"wrote {run_dir}/ (manifest.json, points.parquet, replications.parquet, timeseries.parquet, "
                "summary.csv)")
     if m["design"] in ("sobol", "morris", "lhs"):

@@ -26,13 +26,15 @@ parameter registry is :mod:`cxsim.batch.experiment`'s job.
 
 from __future__ import annotations
 
-import itertools
+import functools
+import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["Factor", "Sample", "DESIGNS", "factorial", "lhs", "sobol", "morris", "points", "discovery",
+__all__ = ["Factor", "Lazy", "Sample", "DESIGNS", "factorial", "lhs", "sobol", "morris", "points", "discovery",
            "salib_problem"]
 
 
@@ -56,20 +58,67 @@ class Factor:
     role: str = ""
 
 
+class Lazy(Sequence):
+    """A sequence of ``n`` items, item ``i`` made by ``make(i)`` each time it is asked for.
+
+    A design's rows (and an experiment's points) are held this way: a design of many
+    points keeps its values as arrays (or as the factors' levels), not one dict per
+    point (about 1.7 KB per point of a 20-factor design). Indices may be negative;
+    slices give lists.
+    """
+
+    def __init__(self, n: int, make: Callable[[int], Any]):
+        self._n, self._make = n, make
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(self._n))]
+        i = operator.index(i)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(f"index {i} of {self._n} items")
+        return self._make(i)
+
+
 @dataclass
 class Sample:
     """A design's points.
 
     Attributes:
-        rows: one dict per design point, key -> value to apply (integers rounded).
+        rows: one dict per design point, key -> value to apply (integers rounded): a list, or
+            :class:`Lazy` rows, each made when asked for.
         raw: for sampled designs, the sampler's matrix ``(points, factors)`` scaled to
             the factors' ranges before rounding; ``None`` for factorial and points.
         keys: the factors' keys, in the columns' order.
     """
 
-    rows: list[dict[str, Any]]
+    rows: Sequence[dict[str, Any]]
     raw: np.ndarray | None = None
     keys: list[str] = field(default_factory=list)
+
+
+def _matrix_row(columns: tuple[tuple[str, np.ndarray, type], ...], i: int) -> dict[str, Any]:
+    """Row ``i`` of a sampled design: each ``(key, column, kind)``'s value as a Python ``kind``."""
+    return {key: kind(col[i]) for key, col, kind in columns}
+
+
+def _product_row(keys: tuple[str, ...], levels: tuple[tuple, ...], i: int) -> dict[str, Any]:
+    """Row ``i`` of every combination of ``levels`` in ``itertools.product`` order (the last factor fastest)."""
+    combo = [None] * len(levels)
+    for j in range(len(levels) - 1, -1, -1):
+        i, r = divmod(i, len(levels[j]))
+        combo[j] = levels[j][r]
+    return dict(zip(keys, combo))
+
+
+def _crossed_row(choices: Sequence[dict[str, Any]], futures: Sequence[dict[str, Any]], i: int) -> dict[str, Any]:
+    """Row ``i`` of every choice crossed with every future: choices outer, futures inner."""
+    c, f = divmod(i, len(futures))
+    return {**choices[c], **futures[f]}
 
 
 def salib_problem(factors: Sequence[Factor]) -> dict[str, Any]:
@@ -85,26 +134,25 @@ def _apply_unit(factors: Sequence[Factor], unit: np.ndarray) -> Sample:
     """Scale unit-cube samples to the factors' ranges; integers get equal-probability bins."""
     unit = np.clip(np.asarray(unit, dtype=np.float64), 0.0, 1.0)
     raw = np.empty_like(unit)
-    rows: list[dict[str, Any]] = [{} for _ in range(unit.shape[0])]
+    columns = []
     for j, f in enumerate(factors):
         lo, hi = float(f.lo), float(f.hi)
         raw[:, j] = lo + unit[:, j] * (hi - lo)
         if f.kind is int:
             ilo, ihi = int(round(lo)), int(round(hi))
-            vals = np.minimum(ilo + np.floor(unit[:, j] * (ihi - ilo + 1)), ihi).astype(np.int64)
-            for i, v in enumerate(vals):
-                rows[i][f.key] = int(v)
+            columns.append((f.key, np.minimum(ilo + np.floor(unit[:, j] * (ihi - ilo + 1)), ihi).astype(np.int64),
+                            int))
         else:
-            for i, v in enumerate(raw[:, j]):
-                rows[i][f.key] = float(v)
-    return Sample(rows, raw, [f.key for f in factors])
+            columns.append((f.key, raw[:, j], float))  # (a view: the values are the raw matrix's)
+    return Sample(Lazy(unit.shape[0], functools.partial(_matrix_row, tuple(columns))), raw,
+                  [f.key for f in factors])
 
 
 def factorial(factors: Sequence[Factor], options: Mapping[str, Any], seed: int) -> Sample:
     """Every combination of the factors' ``values``; the last factor varies fastest."""
     keys = [f.key for f in factors]
-    rows = [dict(zip(keys, combo)) for combo in itertools.product(*(f.values for f in factors))]
-    return Sample(rows or [{}], None, keys)
+    levels = tuple(tuple(f.values) for f in factors)
+    return Sample(Lazy(math.prod(map(len, levels)), functools.partial(_product_row, tuple(keys), levels)), None, keys)
 
 
 def lhs(factors: Sequence[Factor], options: Mapping[str, Any], seed: int) -> Sample:
@@ -157,7 +205,7 @@ def discovery(factors: Sequence[Factor], options: Mapping[str, Any], seed: int) 
     levers = [f for f in factors if f.role == "lever"]
     futures = lhs([f for f in factors if f.role == "uncertainty"], options, seed)
     choices = factorial(levers, options, seed).rows
-    rows = [{**choice, **future} for choice in choices for future in futures.rows]
+    rows = Lazy(len(choices) * len(futures.rows), functools.partial(_crossed_row, choices, futures.rows))
     return Sample(rows, None, [f.key for f in levers] + futures.keys)
 
 

@@ -57,7 +57,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..errors import ExperimentError, ScenarioError
 from ..metrics import EVENTS, METRICS
@@ -73,7 +73,7 @@ from ..scenario import (
     scenario_from_dict,
     shipped_scenarios,
 )
-from .designs import DESIGNS, SAMPLED, Factor, Sample, salib_problem
+from .designs import DESIGNS, SAMPLED, Factor, Lazy, Sample, salib_problem
 
 __all__ = ["Experiment", "Point", "Keep", "load_experiment", "experiment_from_dict", "apply_run_settings",
            "EXPERIMENT_DIR"]
@@ -115,7 +115,8 @@ class Keep:
 
 # Designs of more points than this keep no scenario per point: each is checked when the experiment loads,
 # then rebuilt from its base and values (about 0.1 ms) where it is needed, so a coordinator's memory does
-# not grow by a scenario (about 5 KB) per point.
+# not grow by a scenario (about 5 KB) per point. (No design keeps a Point object per point: each is made
+# from the design's row when asked for.)
 HELD_POINTS = 2000
 
 
@@ -152,7 +153,8 @@ class Experiment:
         design: ``{"type": ..., options}`` as resolved (keys flattened).
         factors: the varied parameters of a factorial or sampled design.
         sample: the design's points before they are applied to scenarios.
-        points: the design points, in order.
+        points: the design points, in order (the base scenarios crossed with the sample's rows;
+            each :class:`Point` is made when asked for).
     """
 
     name: str
@@ -170,7 +172,7 @@ class Experiment:
     design: dict[str, Any]
     factors: list[Factor]
     sample: Sample
-    points: list[Point] = field(default_factory=list)
+    points: Sequence[Point] = field(default_factory=list)
     command_line_settings: dict[str, Any] = field(default_factory=dict)
     calibration_warnings: list[str] = field(default_factory=list)
     organization: str | None = None  # the organization a `cxsim study` is about
@@ -213,13 +215,24 @@ class Experiment:
         }
 
     def plan_hash(self) -> str:
-        """A digest of everything that decides the results: settings, scenarios and every point."""
-        text = json.dumps({
-            "experiment": self.to_dict(),
-            "scenarios": [s.fingerprint() for s in self.scenarios],
-            "points": [[p.name, p.base, p.values] for p in self.points],
-        }, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
+        """A digest of everything that decides the results: settings, scenarios and every point.
+
+        The SHA-256 of the JSON text (keys sorted) of ``{"experiment": ..., "points": [[name,
+        base, values], ...], "scenarios": [...]}``, fed to the hash a block of points at a
+        time instead of made whole (tens of megabytes for a large design): the same digest.
+        """
+        def text(obj: Any) -> str:
+            return json.dumps(obj, sort_keys=True, default=str)
+
+        h = hashlib.sha256(f'{{"experiment": {text(self.to_dict())}, "points": ['.encode())
+        for start in range(0, len(self.points), _HASH_BLOCK):
+            block = ", ".join(text([p.name, p.base, p.values]) for p in self.points[start:start + _HASH_BLOCK])
+            h.update(((", " if start else "") + block).encode())
+        h.update(f'], "scenarios": {text([s.fingerprint() for s in self.scenarios])}}}'.encode())
+        return h.hexdigest()
+
+
+_HASH_BLOCK = 1000  # points per piece of the plan hash's text
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -670,31 +683,46 @@ def _design_size(dtype: str, design: Mapping[str, Any], factors: list[Factor]) -
     return len(design["points"])
 
 
-def _make_points(exp: Experiment, apply) -> list[Point]:
-    """Cross the base scenarios with the design's rows; name every point uniquely and briefly."""
+def _make_points(exp: Experiment, apply) -> Lazy:
+    """Cross the base scenarios with the design's rows, checking every point's scenario; the points, made on demand.
+
+    Designs of at most :data:`HELD_POINTS` points keep each point's scenario as it was checked.
+    """
     rows = exp.sample.rows
-    dtype = exp.design_type
-    lasts = [k.split(".")[-1] for k in exp.sample.keys]
-    label = {k: (k.split(".")[-1] if lasts.count(k.split(".")[-1]) == 1 else k) for k in exp.sample.keys}
-    width = len(str(max(len(rows) - 1, 0)))
     hold = len(rows) * len(exp.scenarios) <= HELD_POINTS
-    out: list[Point] = []
-    for b, base in enumerate(exp.scenarios):
-        for i, row in enumerate(rows):
-            if dtype == "discovery":
-                choice = " ".join(f"{label[k]}={_short(row[k])}" for k in exp.design["levers"])
-                tag = f"{choice} future{i % exp.design['samples']:0{len(str(exp.design['samples'] - 1))}d}"
-            elif dtype in SAMPLED:
-                tag = f"p{i:0{width}d}"
-            elif dtype == "points":
-                tag = exp.design["points"][i].get("name") or f"point{i}"
-            else:
-                tag = " ".join(f"{label[k]}={_short(v)}" for k, v in row.items())
-            parts = ([base.name] if len(exp.scenarios) > 1 or not tag else []) + ([tag] if tag else [])
+    held = []
+    for base in exp.scenarios:
+        for row in rows:
             sc = apply(base, row) if row else base  # (checked here, whatever is kept)
-            # (the sample's own row, not a copy: read-only from here on, and one dict per point fewer)
-            out.append(Point(len(out), " ".join(parts), base, b, row, sc if hold else None))
-    return out
+            if hold:
+                held.append(sc)
+    return Lazy(len(exp.scenarios) * len(rows), _PointMaker(exp, held if hold else None))
+
+
+class _PointMaker:
+    """Makes an experiment's point ``k`` (base ``k // rows``, row ``k % rows``), named uniquely and briefly."""
+
+    def __init__(self, exp: Experiment, held: list[Scenario] | None):
+        self.bases, self.rows, self.design, self.held = exp.scenarios, exp.sample.rows, exp.design, held
+        lasts = [k.split(".")[-1] for k in exp.sample.keys]
+        self.label = {k: (k.split(".")[-1] if lasts.count(k.split(".")[-1]) == 1 else k) for k in exp.sample.keys}
+        self.width = len(str(max(len(self.rows) - 1, 0)))
+
+    def __call__(self, k: int) -> Point:
+        b, i = divmod(k, len(self.rows))
+        row, dtype, label = self.rows[i], self.design["type"], self.label
+        if dtype == "discovery":
+            choice = " ".join(f"{label[key]}={_short(row[key])}" for key in self.design["levers"])
+            samples = self.design["samples"]
+            tag = f"{choice} future{i % samples:0{len(str(samples - 1))}d}"
+        elif dtype in SAMPLED:
+            tag = f"p{i:0{self.width}d}"
+        elif dtype == "points":
+            tag = self.design["points"][i].get("name") or f"point{i}"
+        else:
+            tag = " ".join(f"{label[key]}={_short(v)}" for key, v in row.items())
+        parts = ([self.bases[b].name] if len(self.bases) > 1 or not tag else []) + ([tag] if tag else [])
+        return Point(k, " ".join(parts), self.bases[b], b, row, None if self.held is None else self.held[k])
 
 
 def point_values(exp: Experiment) -> dict[str, list[Any]]:

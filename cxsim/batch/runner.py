@@ -69,9 +69,9 @@ from .store import (
     clean_partial,
     done_chunks,
     encode_table,
+    give_back_memory,
     read_chunk_record,
     read_manifest,
-    read_parquet,
     remove_chunk,
     remove_chunks,
     require_keys,
@@ -444,15 +444,14 @@ def _start(exp: Experiment, out: Path, chunks: list[Chunk]) -> dict:
         "sessions": [],
         "elapsed_seconds": 0.0,
         "chunk_size": exp.chunk_size,
-        "chunks": [{"id": c.id, "points": list(c.points), "replications": [c.lo, c.hi], "status": "pending"}
-                   for c in chunks],
+        "chunks": None,  # (made from the plan whenever the manifest is written: see _record)
         "complete": False,
         "files": ["manifest.json", "points.parquet", "replications.parquet", "timeseries.parquet", "summary.csv"]
                  + ([f"{AGENTS_SUMMARY}.parquet"] if exp.keep.per_agent == "summary"
                     else [f"{AGENTS}.parquet"] if exp.keep.per_agent else [])
                  + (["design.parquet"] if exp.sample.raw is not None else []),
     }
-    write_json(out / "manifest.json", manifest)
+    write_json(out / "manifest.json", {**manifest, "chunks": _chunk_entries(chunks, set(), {})})
     return manifest
 
 
@@ -486,6 +485,7 @@ def run_experiment(exp: Experiment, out: str | Path | None = None, workers: int 
     out = Path(out) if out is not None else default_run_dir(exp)
     chunks = plan_chunks(len(exp.points), exp.replications, exp.chunk_size)
     manifest = _start(exp, out, chunks)
+    give_back_memory()  # (what writing the points table took)
     return _execute(exp, out, manifest, chunks, workers, quiet, stream, stop_after, executor)
 
 
@@ -534,17 +534,22 @@ def kept_ticks(ticks: int, every: int) -> int:
     return ticks // every + 1 + (1 if ticks % every else 0)
 
 
+def _chunk_entries(chunks: Sequence[Chunk], done: set[int], records: dict[int, tuple[dict, dict]]) -> list[dict]:
+    """The manifest's chunk list: each chunk's points, replications, status and (done) its files' rows and checksums."""
+    out = []
+    for c in chunks:
+        entry = {"id": c.id, "points": list(c.points), "replications": [c.lo, c.hi],
+                 "status": "done" if c.id in done else "pending"}
+        if c.id in records:
+            entry["rows"], entry["sha256"] = records[c.id]
+        out.append(entry)
+    return out
+
+
 def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: float, started: str,
-            complete: bool, records: dict[int, dict] | None = None, workers: int | None = None,
+            complete: bool, records: dict[int, tuple[dict, dict]], workers: int | None = None,
             threads: bool = False) -> None:
-    records = records or {}
-    for c in manifest["chunks"]:
-        c["status"] = "done" if c["id"] in done else "pending"
-        if c["id"] in records:
-            c["rows"], c["sha256"] = records[c["id"]]["rows"], records[c["id"]]["sha256"]
-        elif c["id"] not in done:
-            c.pop("rows", None)
-            c.pop("sha256", None)
+    """Add this session to ``manifest`` and write it, with the chunk list made afresh from the plan."""
     now = now_iso()
     manifest["sessions"].append({"started": started, "stopped": now, "chunks_done": len(done), "workers": workers,
                                  "threads": threads})
@@ -554,7 +559,7 @@ def _record(out: Path, manifest: dict, chunks: list[Chunk], done: set[int], t0: 
         manifest["finished"] = now
         total = sum(c.size for c in chunks)
         manifest["replications_per_second"] = round(total / max(manifest["elapsed_seconds"], 1e-9), 1)
-    write_json(out / "manifest.json", manifest)
+    write_json(out / "manifest.json", {**manifest, "chunks": _chunk_entries(chunks, done, records)})
 
 
 def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], workers: int | None, quiet: bool,
@@ -567,7 +572,11 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     def say(line: str) -> None:  # warnings are shown even with quiet
         print(line, file=stream or sys.stderr, flush=True)
 
-    done, records = _verified_chunks(exp, out, manifest, chunks, say)
+    # The manifest's chunk list is made afresh from the plan whenever it is written (_record), not held meanwhile
+    # (a resumed run's manifest comes with the list it was written with; a new run's has none).
+    entries, manifest["chunks"] = manifest["chunks"] or [], None
+    done, records = _verified_chunks(exp, out, entries, manifest["plan_hash"], chunks, say)
+    del entries
     pending = [c for c in chunks if c.id not in done]
     R = exp.replications
     per_point = np.zeros(len(exp.points), dtype=np.int64)
@@ -606,7 +615,8 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     def finished(cid: int, tables: dict[str, pa.Table], counted: bool) -> None:
         nonlocal finished_now
         c = by_id[cid]
-        records[cid] = write_chunk(out, cid, tables, c.points, (c.lo, c.hi), plan_hash)
+        record = write_chunk(out, cid, tables, c.points, (c.lo, c.hi), plan_hash)
+        records[cid] = record["rows"], record["sha256"]
         done.add(cid)
         if not counted:
             bar.update(c.size)
@@ -655,14 +665,19 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
     bar.refresh()  # draw the final count even if the last update fell inside tqdm's refresh interval
     bar.close()
 
+    # Each step reads and writes tables of many megabytes: what one frees is given back before the next (so their
+    # peaks do not stack on one another's leftovers).
     order = [c.id for c in chunks]
     assemble(out, order, "replications")
+    give_back_memory()
     assemble(out, order, "timeseries")
+    give_back_memory()
     if exp.keep.per_agent == "summary":
         summarize_agents(out, [(c.id, c.points) for c in chunks], len(exp.points))
     elif exp.keep.per_agent:
         assemble(out, order, AGENTS)
-    summarize(out, read_parquet(out / "points.parquet", columns=["point", "name"]))
+    give_back_memory()
+    summarize(out, (p.name for p in exp.points), len(exp.points))
     _record(out, manifest, chunks, done, t0, started, complete=True, records=records, workers=parallel,
             threads=threads > 1)
     remove_chunks(out)
@@ -917,27 +932,29 @@ def _plural(ids: Sequence[int], noun: str, at_most: int = 12) -> str:
     return f"{noun}{'' if len(ids) == 1 else 's'} {text}{more}"
 
 
-def _verified_chunks(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk],
-                     say: Callable[[str], None]) -> tuple[set[int], dict[int, dict]]:
-    """The kept chunks that pass :func:`~cxsim.batch.store.verify_chunk`, and their records.
+def _verified_chunks(exp: Experiment, out: Path, listed: list[dict], plan_hash: str, chunks: list[Chunk],
+                     say: Callable[[str], None]) -> tuple[set[int], dict[int, tuple[dict, dict]]]:
+    """The kept chunks that pass :func:`~cxsim.batch.store.verify_chunk`, and their files' rows and checksums.
 
-    A chunk that fails is deleted (so it is recomputed) with one line saying why.
+    ``listed`` is the manifest's chunk list. A chunk that fails is deleted (so it is
+    recomputed) with one line saying why.
     """
     kept = done_chunks(out)
-    entries = {c["id"]: c for c in manifest["chunks"]}
+    entries = {c["id"]: c for c in listed}
     per_rep = kept_ticks(exp.ticks, exp.keep.timeseries_every)
     done: set[int] = set()
-    records: dict[int, dict] = {}
+    records: dict[int, tuple[dict, dict]] = {}
     for c in chunks:
         if c.id not in kept:
             if entries.get(c.id, {}).get("status") == "done":
                 say(f"{out}: chunk {c.id} is marked done in manifest.json but its files are missing; recomputing it")
             continue
-        problem = verify_chunk(out, c.id, c.points, c.lo, c.hi, manifest["plan_hash"], c.size * per_rep,
+        problem = verify_chunk(out, c.id, c.points, c.lo, c.hi, plan_hash, c.size * per_rep,
                                entries.get(c.id), agents=_agent_table(exp, c, per_rep))
         if problem is None:
             done.add(c.id)
-            records[c.id] = read_chunk_record(out, c.id)
+            record = read_chunk_record(out, c.id)
+            records[c.id] = record["rows"], record["sha256"]
         else:
             say(f"{out}: chunk {c.id} (points {_span(c.points)}, replications {c.lo}-{c.hi - 1}): {problem}; "
                 "recomputing it")

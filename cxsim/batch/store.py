@@ -48,9 +48,11 @@ of workers, and memory stays bounded by one row group.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -70,7 +72,7 @@ __all__ = [
     "read_chunk_record", "chunk_path", "remove_chunk", "require_keys", "read_parquet", "AGENTS", "KEYS",
     "is_agent_column", "parquet_options", "AGENTS_SUMMARY", "AGENT_STATS", "summarize_agents", "Encoded",
     "summarize_matrix",
-    "encode_table", "CHUNK_OPTIONS",
+    "encode_table", "CHUNK_OPTIONS", "give_back_memory",
 ]
 
 CHUNK_DIR = "chunks"
@@ -334,6 +336,28 @@ def clean_partial(run_dir: Path) -> int:
     return n
 
 
+def give_back_memory(collect: bool = True) -> None:
+    """Return freed memory to the system: Arrow's pool's and (glibc) malloc's free pages, after Python's cycles.
+
+    Allocators keep freed memory for reuse, but Arrow's pool and malloc do not reuse each
+    other's, nor does either give it back at once: left alone, what one step (or one row
+    group) freed adds to the next one's peak. ``collect``: run the cyclic garbage
+    collector first (tens of milliseconds with many objects about).
+    """
+    if collect:
+        import gc
+
+        gc.collect()
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):  # (not glibc)
+            pass
+
+
 def assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_group: int = ROW_GROUP_ROWS) -> Path:
     """Concatenate chunk files (in the given order) into ``<table>.parquet``, streaming.
 
@@ -349,24 +373,31 @@ def _assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_grou
     final = run_dir / f"{table}.parquet"
     tmp = run_dir / f".{table}.parquet.tmp-{os.getpid()}"
     writer: pq.ParquetWriter | None = None
-    pending: list[pa.Table] = []
+    schema: pa.Schema | None = None
+    pending: list[list[pa.Array]] = []  # per column, the pieces read and not yet written
     n_pending = 0
     try:
         for cid in chunk_ids:
-            t = pq.read_table(chunk_path(run_dir, cid, table))
+            t = pq.ParquetFile(chunk_path(run_dir, cid, table)).read(use_threads=False)  # (small: no thread pool)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, t.schema, **parquet_options(t.schema))
-            pending.append(t)
+                schema = t.schema
+                writer = pq.ParquetWriter(tmp, schema, **parquet_options(schema))
+                pending = [[] for _ in schema]
+            for pieces, column in zip(pending, t.columns):
+                pieces.extend(column.chunks)
             n_pending += t.num_rows
+            del t
             while n_pending >= rows_per_group:
-                block = pa.concat_tables(pending).combine_chunks()
+                block = _combine(pending, schema)
                 writer.write_table(block.slice(0, rows_per_group), row_group_size=rows_per_group)
                 rest = block.slice(rows_per_group)
-                pending, n_pending = [rest], rest.num_rows
+                pending, n_pending = [list(column.chunks) for column in rest.columns], rest.num_rows
+                del block
+                give_back_memory(collect=False)
         if writer is None:
             raise ResultsError(f"{run_dir}: no chunks to assemble")
         if n_pending:
-            writer.write_table(pa.concat_tables(pending).combine_chunks(), row_group_size=rows_per_group)
+            writer.write_table(_combine(pending, schema), row_group_size=rows_per_group)
         writer.close()
         writer = None
         os.replace(tmp, final)
@@ -375,6 +406,19 @@ def _assemble(run_dir: Path, chunk_ids: Sequence[int], table: str, rows_per_grou
             writer.close()
         tmp.unlink(missing_ok=True)
     return final
+
+
+def _combine(pending: list[list[pa.Array]], schema: pa.Schema) -> pa.Table:
+    """A table of each column's pieces made contiguous (``combine_chunks``), emptying ``pending`` column by column.
+
+    Each column's pieces are let go as soon as they are copied, so memory holds about one
+    row group, not the pieces and their copy side by side.
+    """
+    columns = []
+    for j, pieces in enumerate(pending):
+        columns.append(pa.concat_arrays(pieces))
+        pending[j] = []
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def remove_chunks(run_dir: Path) -> None:
@@ -530,20 +574,33 @@ class _Moments:
         self.mean = self.mean + delta * frac
         self.n = n
 
-    def table(self, prefix: str, conf: float = 0.95) -> dict[str, np.ndarray]:
+    def table(self, prefix: str, conf: float = 0.95, rows: slice = slice(None)) -> dict[str, np.ndarray]:
+        """Mean, sd and a ``conf`` t-interval's bounds of the points in ``rows`` (elementwise: any block of points)."""
         from scipy.special import stdtrit  # (= scipy.stats.t.ppf, bit for bit, without importing scipy.stats)
 
+        n, m2 = self.n[rows], self.m2[rows]
         with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.where(self.n > 1, np.sqrt(self.m2 / (self.n - 1)), np.nan)
-            half = stdtrit(np.maximum(self.n - 1, 1), 0.5 + conf / 2) * sd / np.sqrt(self.n)
-        mean = np.where(self.n > 0, self.mean, np.nan)
+            sd = np.where(n > 1, np.sqrt(m2 / (n - 1)), np.nan)
+            half = stdtrit(np.maximum(n - 1, 1), 0.5 + conf / 2) * sd / np.sqrt(n)
+        mean = np.where(n > 0, self.mean[rows], np.nan)
         return {f"{prefix}_mean": mean, f"{prefix}_sd": sd, f"{prefix}_lo": mean - half, f"{prefix}_hi": mean + half}
 
 
-def summarize(run_dir: Path, points: pd.DataFrame, conf: float = 0.95) -> pd.DataFrame:
-    """Per-point summary of ``replications.parquet`` (read one row group at a time); writes ``summary.csv``."""
+_CSV_BLOCK = 1024  # points per block of summary.csv's rows made and written at a time
+
+
+def summarize(run_dir: Path, names: Iterable[str], n_points: int, conf: float = 0.95) -> Path:
+    """Per-point summary of ``replications.parquet`` into ``summary.csv``; returns its path.
+
+    ``names`` are the ``n_points`` points' names in order (an iterator will do: they are
+    taken a block at a time). ``replications.parquet`` is read one column of one row group
+    at a time, and the rows are made and written a block of points at a time, so memory
+    holds a few numbers per point, not a table of every point; each row's text depends on
+    its values alone, so the file's bytes are those of one ``DataFrame.to_csv`` of every row.
+    """
     run_dir = Path(run_dir)
-    P = len(points)
+    P = n_points
+    names = iter(names)
     pf = pq.ParquetFile(run_dir / "replications.parquet")
     present = set(pf.schema_arrow.names)
     outcomes = [o for o in SUMMARY_OUTCOMES if o in present]
@@ -552,29 +609,41 @@ def summarize(run_dir: Path, points: pd.DataFrame, conf: float = 0.95) -> pd.Dat
     wins = np.zeros(P)
     reached = np.zeros(P)
     for i in range(pf.num_row_groups):
-        rg = pf.read_row_group(i, columns=["point", "success", *outcomes])
-        pt = rg.column("point").to_numpy().astype(np.int64)
+        def column(name: str) -> np.ndarray:  # (one column at a time: a third of the memory of the row group)
+            return pf.read_row_group(i, columns=[name]).column(0).to_numpy()
+
+        pt = column("point").astype(np.int64)
         n += np.bincount(pt, minlength=P)
-        wins += np.bincount(pt, weights=rg.column("success").to_numpy().astype(np.float64), minlength=P)
+        wins += np.bincount(pt, weights=column("success").astype(np.float64), minlength=P)
         for o in outcomes:
-            x = rg.column(o).to_numpy().astype(np.float64)
+            x = column(o).astype(np.float64)
             if o == "weeks_to_50":
                 reached += np.bincount(pt, weights=(~np.isnan(x)).astype(np.float64), minlength=P)
             moments[o].add(pt, x)
-    lo, hi = wilson_interval(wins, n, conf)
-    cols: dict[str, Any] = {
-        "point": points["point"].to_numpy(), "name": points["name"].to_numpy(), "replications": n.astype(np.int64),
-        "success_rate": wins / np.maximum(n, 1), "success_lo": lo, "success_hi": hi,
-    }
-    for o in outcomes:
-        if o == "weeks_to_50":
-            cols["reached_50"] = reached / np.maximum(n, 1)
-        cols.update(moments[o].table(o, conf))
-    df = pd.DataFrame(cols)
+        give_back_memory(collect=False)
+    final = run_dir / "summary.csv"
     tmp = run_dir / f".summary.csv.tmp-{os.getpid()}"
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, run_dir / "summary.csv")
-    return df
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:  # (as DataFrame.to_csv opens a path)
+            for start in range(0, P, _CSV_BLOCK):
+                rows = slice(start, min(start + _CSV_BLOCK, P))
+                count = n[rows]
+                lo, hi = wilson_interval(wins[rows], count, conf)
+                cols: dict[str, Any] = {
+                    "point": np.arange(rows.start, rows.stop, dtype=np.int64),
+                    "name": list(itertools.islice(names, rows.stop - rows.start)),
+                    "replications": count.astype(np.int64), "success_rate": wins[rows] / np.maximum(count, 1),
+                    "success_lo": lo, "success_hi": hi,
+                }
+                for o in outcomes:
+                    if o == "weeks_to_50":
+                        cols["reached_50"] = reached[rows] / np.maximum(count, 1)
+                    cols.update(moments[o].table(o, conf, rows))
+                pd.DataFrame(cols).to_csv(fh, index=False, header=start == 0)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
 
 
 # ---------------------------------------------------------------------------- reading back
