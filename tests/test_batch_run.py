@@ -577,11 +577,11 @@ def test_a_small_run_stays_in_this_process_unless_workers_are_asked_for(tiny, tm
     assert _tables(run) == _tables(reference_run)
 
 
-def test_workers_started_with_a_fixed_malloc_trim_threshold_get_adaptive_sized_thresholds(monkeypatch):
-    """Under MALLOC_TRIM_THRESHOLD_ (Dask's nanny sets it) a task raises glibc's mmap and trim thresholds once."""
+def test_workers_and_the_cli_fix_glibc_thresholds_once(monkeypatch):
+    """cxsim._alloc.tune (each task, and the CLI) sets glibc's mmap and trim thresholds, once per process."""
     import ctypes
 
-    from cxsim.batch import runner
+    from cxsim import _alloc
 
     calls = []
 
@@ -591,18 +591,13 @@ def test_workers_started_with_a_fixed_malloc_trim_threshold_get_adaptive_sized_t
             return 1
 
     monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc())
-    monkeypatch.setattr(runner.sys, "platform", "linux")
-    for env, expected in ((None, []), ("65536", [(-3, 32 << 20), (-1, 64 << 20)])):
-        calls.clear()
-        monkeypatch.setattr(runner, "_malloc_tuned", False)
-        if env is None:
-            monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
-            monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-        else:
-            monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", env)
-        runner._tune_malloc()
-        runner._tune_malloc()  # (once per process)
-        assert calls == expected
+    monkeypatch.setattr(_alloc.sys, "platform", "linux")
+    monkeypatch.setattr(_alloc, "_tuned", False)
+    assert _alloc.tune() and _alloc.tune()  # (the second call does nothing)
+    assert calls == [(-3, 32 << 20), (-1, 256 << 20)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+    monkeypatch.setattr(_alloc, "_tuned", False)
+    monkeypatch.setattr(_alloc.sys, "platform", "darwin")
+    assert not _alloc.tune() and calls == [(-3, 32 << 20), (-1, 256 << 20)]  # (elsewhere: nothing)
 
 
 def test_a_large_design_keeps_no_scenario_per_point_and_gives_the_same_tables(tiny, tmp_path, reference_run,

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .._alloc import tune as tune_allocator
 from .._jitcache import warm_up
 from ..errors import ResultsError
 from ..metrics import OUTCOMES
@@ -221,7 +222,7 @@ def run_task(task: dict) -> list[tuple[int, dict[str, pa.Table]]]:
     coordinator's (:func:`code_fingerprint`) refuses the task with
     :class:`WorkerVersionError`, since bit-identical tables need the same code everywhere.
     """
-    _tune_malloc()
+    tune_allocator()  # (a worker simulates task after task: cxsim/_alloc.py)
     mine = code_fingerprint()
     if task.get("fingerprint") not in (None, mine):
         raise WorkerVersionError(_mismatch(task["fingerprint"], mine))
@@ -236,38 +237,6 @@ def run_task(task: dict) -> list[tuple[int, dict[str, pa.Table]]]:
                          replications=task.get("replications"))
     # (encoded here, in parallel on the workers: the coordinator only writes the bytes)
     return [(cid, {name: encode_table(t) for name, t in chunk.items()}) for cid, chunk in zip(task["ids"], tables)]
-
-
-_malloc_tuned = False
-
-
-def _tune_malloc() -> None:
-    """Give back glibc's adaptive thresholds where a fixed ``MALLOC_TRIM_THRESHOLD_`` disabled them (Dask workers).
-
-    Dask's nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (to return
-    memory to the system sooner). Setting it switches off glibc's adaptive mmap
-    threshold, so every temporary array of more than 128 KiB, which a week of a
-    batch makes by the dozen, is mapped, faulted in page by page and unmapped again:
-    a task took 1.7 s of CPU on a Dask worker against 0.9 s on the local pool. Raising
-    the mmap threshold to glibc's ceiling (32 MiB) and the trim threshold above it
-    restores the pool's speed; memory a worker holds between tasks grows by at most
-    the trim threshold. Linux (glibc) only; elsewhere, or without the variable, nothing.
-    """
-    global _malloc_tuned
-    if _malloc_tuned:
-        return
-    _malloc_tuned = True
-    if not sys.platform.startswith("linux") or not (os.environ.get("MALLOC_TRIM_THRESHOLD_")
-                                                   or os.environ.get("MALLOC_MMAP_THRESHOLD_")):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):
-        pass
 
 
 class WorkerVersionError(ResultsError):
