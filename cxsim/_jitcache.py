@@ -84,9 +84,9 @@ def is_cold(package_dir: Path | None = None) -> bool:
 
 
 # When the cache is cold, a second process compiles these rules' kernels (employee adoption with the
-# binomial sampler it inlines, politics, attrition, ...: about half the compile time) while this one
+# binomial sampler it inlines, politics, attrition: about half the compile time) while this one
 # compiles the others and the journey's, so a first run on two or more cores waits about half as long.
-_SIDE_RULES = ("employee_adoption", "politics", "attrition", "readiness", "business_case")
+_SIDE_RULES = ("employee_adoption", "politics", "attrition")
 
 
 def compile_rules(scenario, names, record: bool = False, journey: bool = True) -> None:
