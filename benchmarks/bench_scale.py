@@ -241,8 +241,11 @@ def bench_compile(tmp: Path) -> list[dict]:
 def bench_sobol(tmp: Path, n: int) -> list[dict]:
     """Rows: the 20-parameter Sobol study through the local pool and through local:2; coordinator memory."""
     rows, got = [], {}
-    for label, flags in (("local pool, 2 workers", ["-w", "2"]), ("--scheduler local:2", ["--scheduler", "local:2"])):
-        for size in (max(n // 4, 8), n):
+    # (each size through both executors one after the other: a machine whose speed drifts over minutes, as a
+    # shared one does, then tilts the ratio least)
+    executors = (("local pool, 2 workers", ["-w", "2"]), ("--scheduler local:2", ["--scheduler", "local:2"]))
+    for size in (max(n // 4, 8), n):
+        for label, flags in executors:
             exp = tmp / f"sobol-{size}.toml"
             exp.write_text(_SOBOL.format(n=size))
             out = tmp / f"sobol-{size}-{flags[-1].replace(':', '')}"

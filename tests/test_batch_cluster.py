@@ -192,11 +192,17 @@ def test_local_scheduler_runs_in_its_own_process_and_ends_with_the_coordinator()
         scheduler = executor._client.run_on_scheduler(os.getpid)
         assert workers == 1 and scheduler != os.getpid()
         assert executor.submit(pow, 2, 5).result() == 32
-        # (Dask's log of recent messages, which held every task's scenarios, is off; so is the workers' profiler)
+        # (Dask's log of recent messages, which held every task's scenarios, is off; so is the workers' profiler;
+        # the housekeeping that took CPU from the simulations runs less often, in the workers and the scheduler)
         assert len(executor._client.scheduler_comm.recent_message_log) == 0
         import dask
 
-        assert set(executor._client.run(dask.config.get, "distributed.worker.profile.enabled").values()) == {False}
+        from cxsim.batch.cluster import _LOCAL_SETTINGS
+
+        for key in ("distributed.worker.profile.enabled", "distributed.admin.tick.interval",
+                    "distributed.worker.memory.monitor-interval"):
+            assert set(executor._client.run(dask.config.get, key).values()) == {_LOCAL_SETTINGS[key]}
+            assert executor._client.run_on_scheduler(dask.config.get, key) == _LOCAL_SETTINGS[key]
     assert _ends(scheduler)
     code = ("import os, time\nfrom cxsim.batch.cluster import dask_executor\n"
             "with dask_executor('local:1') as (executor, _):\n"
@@ -209,6 +215,32 @@ def test_local_scheduler_runs_in_its_own_process_and_ends_with_the_coordinator()
         coordinator.wait(timeout=30)
         coordinator.stdout.close()
     assert _ends(scheduler), "the local cluster outlived its coordinator"
+
+
+def test_a_cluster_started_ahead_is_stopped_when_the_experiment_fails(tmp_path, run_cli):
+    """`--scheduler local:N` starts its cluster while the experiment loads; an experiment error stops it at once.
+
+    The error is one line (exit 2), and no process of the cluster outlives the command.
+    """
+    import psutil
+
+    from cxsim.batch.cluster import starting_cluster
+
+    def cluster_processes() -> list:
+        mine = psutil.Process().children(recursive=True)
+        return [p for p in mine if "_serve" in " ".join(p.cmdline())]
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(textwrap.dedent(TINY.format(chunk=2)).replace("replications = 6", "replications = 0"))
+    code, _, err = run_cli("batch", bad, "--out", tmp_path / "o", "--scheduler", "local:2")
+    assert code == 2 and "replications" in err and len(err.strip().splitlines()) == 1, err
+    assert not cluster_processes()
+    assert not (tmp_path / "o").exists()
+    with starting_cluster("local:1") as process:  # (left before anyone asked for its address: killed, group and all)
+        assert cluster_processes()
+    assert process.child.returncode is not None and not cluster_processes()
+    with starting_cluster(None) as nothing, starting_cluster("tcp://127.0.0.1:1") as remote:
+        assert nothing is None and remote is None  # (only a local cluster is started ahead)
 
 
 def test_a_local_cluster_that_cannot_start_is_one_line(tmp_path, monkeypatch):

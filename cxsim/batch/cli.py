@@ -141,43 +141,48 @@ def batch(experiment, workers, out, resume, reps, seed, ticks, overrides, quiet,
     if resume is not None and (overrides or reps is not None or seed is not None or ticks is not None):
         raise click.UsageError("--set, --reps, --seed and --ticks cannot change a run being resumed (its manifest "
                                "fixes them)")
+    from contextlib import ExitStack, nullcontext
+
     from ..scenario import parse_overrides
+    from .cluster import dask_executor, starting_cluster
     from .runner import default_run_dir
     from .store import done_chunks, read_manifest
 
-    exp = (load_experiment(experiment, parse_overrides(list(overrides)), reps, seed, ticks)
-           if experiment is not None else None)
-    if exp is not None:
-        from ..extrapolation import calibration_warnings
+    with ExitStack() as stack:
+        # A local:N cluster starts while the experiment loads (each takes a few seconds); one nobody used (an error
+        # in the experiment, nothing to resume) is stopped on leaving.
+        started = stack.enter_context(starting_cluster(scheduler))
+        exp = (load_experiment(experiment, parse_overrides(list(overrides)), reps, seed, ticks)
+               if experiment is not None else None)
+        if exp is not None:
+            from ..extrapolation import calibration_warnings
 
-        exp.calibration_warnings = list(dict.fromkeys(w for sc in exp.scenarios for w in calibration_warnings(sc)))
-    for line in dict.fromkeys([*(w for sc in (exp.scenarios if exp else []) for w in sc.warnings),
-                               *(exp.calibration_warnings if exp else [])]):
-        echo(f"warning: {line}", err=True)
-    target = resume if resume is not None else (out if out is not None else default_run_dir(exp))
-    from contextlib import nullcontext
-
-    from .cluster import dask_executor
-
-    try:
-        if resume is not None and read_manifest(resume).get("complete"):
-            echo(f"{resume}: already complete; nothing to resume")
-            return
-        with dask_executor(scheduler) if scheduler else nullcontext((None, workers)) as (executor, workers):
-            if resume is not None:
-                run_dir = resume_run(resume, exp, workers=workers, quiet=quiet, stop_after=stop_after,
-                                     executor=executor)
-            else:
-                run_dir = run_experiment(exp, target, workers=workers, quiet=quiet, stop_after=stop_after,
-                                         executor=executor)
-    except KeyboardInterrupt:
+            exp.calibration_warnings = list(dict.fromkeys(w for sc in exp.scenarios
+                                                          for w in calibration_warnings(sc)))
+        for line in dict.fromkeys([*(w for sc in (exp.scenarios if exp else []) for w in sc.warnings),
+                                   *(exp.calibration_warnings if exp else [])]):
+            echo(f"warning: {line}", err=True)
+        target = resume if resume is not None else (out if out is not None else default_run_dir(exp))
         try:
-            n = len(read_manifest(target)["chunks"])
-            echo(f"stopped: {len(done_chunks(target))} of {n} chunks kept in {target}/; "
-                       f"finish with: cxsim batch --resume {target}", err=True)
-        except ResultsError:
-            pass
-        raise
+            if resume is not None and read_manifest(resume).get("complete"):
+                echo(f"{resume}: already complete; nothing to resume")
+                return
+            executor_cm = dask_executor(scheduler, started=started) if scheduler else nullcontext((None, workers))
+            with executor_cm as (executor, workers):
+                if resume is not None:
+                    run_dir = resume_run(resume, exp, workers=workers, quiet=quiet, stop_after=stop_after,
+                                         executor=executor)
+                else:
+                    run_dir = run_experiment(exp, target, workers=workers, quiet=quiet, stop_after=stop_after,
+                                             executor=executor)
+        except KeyboardInterrupt:
+            try:
+                n = len(read_manifest(target)["chunks"])
+                echo(f"stopped: {len(done_chunks(target))} of {n} chunks kept in {target}/; "
+                     f"finish with: cxsim batch --resume {target}", err=True)
+            except ResultsError:
+                pass
+            raise
     _print_summary(run_dir, workers)
 
 

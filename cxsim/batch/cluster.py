@@ -8,13 +8,14 @@ imported only when a scheduler is asked for. Any other
 
 from __future__ import annotations
 
+import os
 import re
 from contextlib import contextmanager, nullcontext
 from typing import Iterator
 
 from ..errors import CXSimError
 
-__all__ = ["ClusterError", "SCHEDULER_HELP", "dask_executor", "parse_scheduler"]
+__all__ = ["ClusterError", "SCHEDULER_HELP", "dask_executor", "parse_scheduler", "starting_cluster"]
 
 SCHEDULER_HELP = ("tcp://HOST:PORT (a running `dask scheduler`) or local:N (a Dask LocalCluster of N worker "
                   "processes started here)")
@@ -38,11 +39,20 @@ def parse_scheduler(text: str) -> tuple[str, int | str]:
 
 
 def _distributed():
+    _check_installed()
     try:
         import distributed
-    except ImportError:
-        raise ClusterError("--scheduler needs Dask: pip install 'cxsim[cluster]'") from None
+    except ImportError as exc:  # (installed, but a dependency of it is missing or broken)
+        raise ClusterError(f"--scheduler: Dask cannot be imported ({exc}); pip install 'cxsim[cluster]'") from None
     return distributed
+
+
+def _check_installed() -> None:
+    """One-line :class:`ClusterError` if Dask's ``distributed`` is not installed (without importing it)."""
+    from importlib.util import find_spec
+
+    if find_spec("distributed") is None:
+        raise ClusterError("--scheduler needs Dask: pip install 'cxsim[cluster]'")
 
 
 _NO_MESSAGE_LOG = {"distributed.admin.low-level-log-length": 0}
@@ -54,33 +64,49 @@ grow with the design's size, by up to 100 MB (and the scheduler, per worker). Se
 coordinator and in the ``local:N`` cluster's process.
 """
 
-_LOCAL_SETTINGS = {**_NO_MESSAGE_LOG, "distributed.worker.profile.enabled": False}
-"""The ``local:N`` cluster's settings: no message log, and no statistical profiler in its workers.
+_LOCAL_SETTINGS = {**_NO_MESSAGE_LOG, "distributed.worker.profile.enabled": False,
+                   "distributed.admin.tick.interval": "500ms", "distributed.worker.memory.monitor-interval": "1s",
+                   "distributed.admin.system-monitor.interval": "2s"}
+"""The ``local:N`` cluster's settings: quieter housekeeping, on a machine whose cores the workers need.
 
-Dask's profiler samples each worker's stack every 10 ms (for the dashboard's profile
-page); turned off, the Sobol study of ``benchmarks/bench_scale.py`` took about a tenth
-less CPU on ``local:2``, about as much as on the local pool.
+- No message log (:data:`_NO_MESSAGE_LOG`).
+- No statistical profiler in the workers: Dask's samples each worker's stack every
+  10 ms (for the dashboard's profile page); turned off, the Sobol study of
+  ``benchmarks/bench_scale.py`` took about a tenth less CPU on ``local:2``.
+- Each server (scheduler, nannies, workers) measures its event loop's delay every
+  500 ms instead of every 20 ms; nannies and workers check a worker's memory every
+  second instead of every 100 ms; the system monitor (the dashboard's CPU and memory
+  plots) samples every 2 s instead of every 500 ms. An idle ``local:2`` cluster used
+  3.0 CPU-seconds in 30 s with Dask's defaults (1.7 in the scheduler's process, 0.65 in
+  each worker), 0.5 with these: CPU the workers' simulations get back, since the
+  cluster shares the machine's cores with them. A worker over its memory limit is still
+  paused and restarted, within a second.
 """
 
 
 @contextmanager
-def dask_executor(scheduler: str, connect_timeout: float = 30) -> Iterator[tuple[object, int]]:
+def dask_executor(scheduler: str, connect_timeout: float = 30,
+                  started: _ClusterProcess | None = None) -> Iterator[tuple[object, int]]:
     """Yield ``(executor, workers)`` for a ``--scheduler`` value; closes what it opened on leaving.
 
     ``local:N`` starts a ``LocalCluster`` of N single-threaded worker processes (no
-    dashboard) in a process of its own (:func:`_local_cluster`); ``tcp://HOST:PORT``
-    connects to a running scheduler. Either way this waits up to ``connect_timeout``
-    seconds for the workers (all N, or at least one of a running cluster's).
+    dashboard) in a process of its own (:class:`_ClusterProcess`), or uses ``started``,
+    the one :func:`starting_cluster` started ahead; ``tcp://HOST:PORT`` connects to a
+    running scheduler. Either way this waits up to ``connect_timeout`` seconds for the
+    workers (all N, or at least one of a running cluster's).
     """
     kind, where = parse_scheduler(scheduler)
-    distributed = _distributed()
+    _check_installed()
     import logging
 
     import dask
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)  # (its INFO lines would bury the progress bar)
     label = f"local:{where}" if kind == "local" else where
-    with dask.config.set(_NO_MESSAGE_LOG), _local_cluster(where) if kind == "local" else nullcontext(where) as address:
+    ahead = nullcontext(started) if started is not None or kind != "local" else _local_cluster(where)
+    with dask.config.set(_NO_MESSAGE_LOG), ahead as process:
+        distributed = _distributed()  # (imported here while a local cluster's process starts: each takes about 2 s)
+        logging.getLogger("distributed").setLevel(logging.ERROR)  # (its INFO lines would bury the progress bar)
+        address = process.address() if process is not None else where
         client = None
         try:
             try:
@@ -102,33 +128,89 @@ def dask_executor(scheduler: str, connect_timeout: float = 30) -> Iterator[tuple
 
 
 @contextmanager
-def _local_cluster(n_workers: int, close_timeout: float = 60) -> Iterator[str]:
-    """Yield the scheduler address of a ``LocalCluster`` of ``n_workers`` run by a child process (:func:`_serve`).
+def starting_cluster(scheduler: str | None) -> Iterator[_ClusterProcess | None]:
+    """Start a ``local:N`` cluster's process now, for :func:`dask_executor` to use later (else yield None).
+
+    ``cxsim batch`` starts it before it loads the experiment, which takes as long as the
+    cluster's start (about 2 s) or longer for a large design (5 s for the 22,528 points of
+    ``benchmarks/bench_scale.py``'s Sobol study): the two overlap. A malformed
+    ``--scheduler`` or a missing Dask is a :class:`ClusterError` here, before any work. A
+    cluster no client connected to (the experiment had an error, or the run had nothing
+    left to do) is stopped at once on leaving, rather than waited for.
+    """
+    if scheduler is None:
+        yield None
+        return
+    kind, where = parse_scheduler(scheduler)
+    _check_installed()
+    if kind != "local":
+        yield None
+        return
+    with _local_cluster(where) as process:
+        yield process
+
+
+@contextmanager
+def _local_cluster(n_workers: int, close_timeout: float = 60) -> Iterator[_ClusterProcess]:
+    """A :class:`_ClusterProcess` of ``n_workers``, closed on leaving."""
+    process = _ClusterProcess(n_workers)
+    try:
+        yield process
+    finally:
+        process.close(close_timeout)
+
+
+class _ClusterProcess:
+    """A ``LocalCluster`` of ``n_workers`` run by a child process (:func:`_serve`), started at once.
 
     A ``LocalCluster`` runs its scheduler in the process that starts it, and a scheduler's
     state grows with the tasks it has seen: started in the coordinator, it made the
     coordinator's memory grow with the design's size (466 MB for 5,632 points, 710 MB for
     22,528). In a process of its own it leaves the coordinator only a client. The child
     runs in a session of its own (Ctrl-C in the terminal reaches only the coordinator,
-    which stops the run) and closes the cluster when its standard input closes: when this
-    context is left, or when the coordinator dies, even by SIGKILL.
+    which stops the run) and closes the cluster when its standard input closes: on
+    :meth:`close`, or when the coordinator dies, even by SIGKILL.
     """
-    import subprocess
-    import sys
 
-    child = subprocess.Popen([sys.executable, "-c", f"from cxsim.batch.cluster import _serve; _serve({n_workers})"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-    try:
-        line = child.stdout.readline().decode(errors="replace").strip()
-        if not line.startswith(_ADDRESS):
-            why = line.removeprefix(_FAILED) if line else f"exit code {child.wait()}"  # (no line: the child ended)
-            raise ClusterError(f"--scheduler local:{n_workers}: the cluster did not start ({why})")
-        yield line.removeprefix(_ADDRESS)
-    finally:
+    def __init__(self, n_workers: int):
+        import subprocess
+        import sys
+
+        self.n_workers, self.said = n_workers, None
+        self.child = subprocess.Popen(
+            [sys.executable, "-c", f"from cxsim.batch.cluster import _serve; _serve({n_workers})"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def address(self) -> str:
+        """The scheduler's address, once the cluster is up (waits for it); a one-line ClusterError if it failed."""
+        if self.said is None:
+            child = self.child
+            line = child.stdout.readline().decode(errors="replace").strip()
+            if not line.startswith(_ADDRESS):
+                why = line.removeprefix(_FAILED) if line else f"exit code {child.wait()}"  # (no line: the child ended)
+                raise ClusterError(f"--scheduler local:{self.n_workers}: the cluster did not start ({why})")
+            self.said = line.removeprefix(_ADDRESS)
+        return self.said
+
+    def close(self, timeout: float = 60) -> None:
+        """Close the cluster and wait for its process (at most ``timeout`` seconds, then kill it).
+
+        A cluster never asked for its address (nobody used it) is killed at once with its
+        workers (its process group): it may still be starting, and would only read its
+        cue to close once up.
+        """
+        import signal
+        import subprocess
+
+        child = self.child
+        if self.said is None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):  # (it has ended already)
+                pass
         child.stdin.close()  # (the child's cue to close the cluster)
         try:
-            child.wait(timeout=close_timeout)
+            child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()

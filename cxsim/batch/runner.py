@@ -52,6 +52,7 @@ from ..errors import ResultsError
 from ..metrics import OUTCOMES
 from ..provenance import command_line, git_commit, now_iso, package_versions
 from ..safeio import check_parents, naming
+from ..scenario import Scenario
 from ..simulate import STACK_REPLICATIONS
 from .experiment import (
     MAX_CHUNK_ROWS,
@@ -213,6 +214,45 @@ def chunk_tables(items: Sequence[tuple[int, Any]], lo: int, hi: int, seed: int, 
     return task_tables([items], lo, hi, seed, ticks, keep, progress)[0]
 
 
+def task_points(exp: Experiment, chunks: Sequence[Chunk]) -> dict[str, Any]:
+    """A task's points, compactly: ``{"bases": {b: base scenario}, "items": [[(point, spec), ...] per chunk]}``.
+
+    A point's ``spec`` is its scenario where the experiment holds it (designs of at most
+    :data:`~cxsim.batch.experiment.HELD_POINTS` points), else ``(b, values)``: its base
+    scenario's index and the design's values, from which :func:`task_scenarios` rebuilds it
+    where the task runs (about 0.1 ms a point). A task of a large design thus carries its
+    base scenario once and a few numbers a point (about 30 KB for 80 points of the Sobol
+    study of ``benchmarks/bench_scale.py``, against 110 KB with a scenario a point): less
+    for the coordinator to build and send, and for a Dask scheduler to pass on.
+    """
+    bases: dict[int, Scenario] = {}
+    items = []
+    for c in chunks:
+        row = []
+        for p in c.points:
+            point = exp.points[p]
+            if point.held is not None:
+                row.append((p, point.held))
+            else:
+                bases.setdefault(point.base, point.base_scenario)
+                row.append((p, (point.base, point.values)))
+        items.append(row)
+    return {"bases": bases, "items": items}
+
+
+def task_scenarios(task: dict) -> list[list[tuple[int, Scenario]]]:
+    """Each chunk's ``(point, scenario)`` pairs of a task made by :func:`task_points`."""
+    bases = task["bases"]
+
+    def scenario(spec) -> Scenario:
+        if isinstance(spec, Scenario):
+            return spec
+        b, values = spec
+        return bases[b].with_overrides(values) if values else bases[b]
+
+    return [[(p, scenario(spec)) for p, spec in items] for items in task["items"]]
+
+
 def run_task(task: dict) -> list[tuple[int, dict[str, pa.Table]]]:
     """Worker entry point (top level, so ``spawn`` and Dask can pickle it): simulate a task; each chunk's tables.
 
@@ -233,7 +273,7 @@ def run_task(task: dict) -> list[tuple[int, dict[str, pa.Table]]]:
         except OSError:
             pass
         time.sleep(float(pause))
-    tables = task_tables(task["items"], task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"],
+    tables = task_tables(task_scenarios(task), task["lo"], task["hi"], task["seed"], task["ticks"], task["keep"],
                          replications=task.get("replications"))
     # (encoded here, in parallel on the workers: the coordinator only writes the bytes)
     return [(cid, {name: encode_table(t) for name, t in chunk.items()}) for cid, chunk in zip(task["ids"], tables)]
@@ -574,9 +614,8 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
 
     def task(cs: list[Chunk]) -> dict:
         return {"run_dir": str(out), "ids": [c.id for c in cs], "fingerprint": fingerprint,
-                "items": [[(p, exp.points[p].scenario) for p in c.points] for c in cs],
-                "lo": cs[0].lo, "hi": cs[0].hi, "seed": exp.seed, "ticks": exp.ticks, "keep": exp.keep,
-                "replications": exp.replications}
+                **task_points(exp, cs), "lo": cs[0].lo, "hi": cs[0].hi, "seed": exp.seed, "ticks": exp.ticks,
+                "keep": exp.keep, "replications": exp.replications}
 
     by_id = {c.id: c for c in chunks}
     finished_now = 0
@@ -601,7 +640,7 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
                 size = sum(c.size for c in cs)
                 tick = _TickProgress(bar, 1.0 / max(exp.ticks, 1))
                 t = task(cs)
-                tables = task_tables(t["items"], t["lo"], t["hi"], exp.seed, exp.ticks, exp.keep, tick,
+                tables = task_tables(task_scenarios(t), t["lo"], t["hi"], exp.seed, exp.ticks, exp.keep, tick,
                                      exp.replications)
                 bar.update(size - tick.sent)
                 for c in cs:
