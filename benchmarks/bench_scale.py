@@ -6,6 +6,7 @@ the best of several repeats, and the load average is printed with the results::
     python benchmarks/bench_scale.py                    # every part, Sobol at N = 128
     python benchmarks/bench_scale.py mesa main compile  # some parts
     python benchmarks/bench_scale.py sobol --sobol-n 1024   # the issue's full Sobol study
+    python benchmarks/bench_scale.py sobol --sobol-n 1024 --sobol-repeats 3   # ... 3 runs through each executor
 
 Parts:
 
@@ -28,6 +29,9 @@ Parts:
   replications each, the adoption curve kept every 4th week) through ``--scheduler
   local:2`` and through the local pool of 2 workers: throughput (target: Dask within 10%
   of the pool) and the coordinator's own peak memory at N/4 and N points (target: flat).
+  Each size runs through both executors back to back; ``--sobol-repeats K`` runs the
+  full size K times through each, alternating which goes first, and gives the ratio of
+  the medians with each pair's ratio.
 
 The issue's figures "today" (measured when it was filed) are printed next to each.
 """
@@ -37,6 +41,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -238,31 +244,51 @@ def bench_compile(tmp: Path) -> list[dict]:
              "today (issue 12)": "17-75 s"}]
 
 
-def bench_sobol(tmp: Path, n: int) -> list[dict]:
-    """Rows: the 20-parameter Sobol study through the local pool and through local:2; coordinator memory."""
-    rows, got = [], {}
-    # (each size through both executors one after the other: a machine whose speed drifts over minutes, as a
-    # shared one does, then tilts the ratio least)
+def bench_sobol(tmp: Path, n: int, repeats: int = 1) -> list[dict]:
+    """Rows: the 20-parameter Sobol study through the local pool and through local:2; coordinator memory.
+
+    The full size runs ``repeats`` times through each executor, alternating which goes
+    first (pool, Dask, Dask, pool, ...): on a shared machine whose speed drifts by a tenth
+    over minutes, one pair's ratio is as much the drift as the executors.
+    """
     executors = (("local pool, 2 workers", ["-w", "2"]), ("--scheduler local:2", ["--scheduler", "local:2"]))
-    for size in (max(n // 4, 8), n):
-        for label, flags in executors:
-            exp = tmp / f"sobol-{size}.toml"
-            exp.write_text(_SOBOL.format(n=size))
-            out = tmp / f"sobol-{size}-{flags[-1].replace(':', '')}"
-            r = json.loads(_run([sys.executable, "-c", _COORDINATOR_PROBE, str(exp), "--out", str(out), "-q",
-                                 *flags]).strip().splitlines()[-1])
-            m = json.loads((out / "manifest.json").read_text())
-            reps = m["points"] * m["replications"]
-            got[(label, size)] = (reps / r["seconds"], r["maxrss_mb"])
-            rows.append({"figure": f"Sobol, 20 parameters, N = {size} ({m['points']:,} points x 50 reps), {label}",
-                         "measured": f"{reps / r['seconds']:,.0f} reps/s ({r['seconds']:.0f} s)",
-                         "peer": f"coordinator peak RSS {r['maxrss_mb']:.0f} MB"})
-    pool, dask = got[("local pool, 2 workers", n)][0], got[("--scheduler local:2", n)][0]
-    rows.append({"figure": f"Sobol N = {n}: Dask local:2 throughput / local pool", "measured": f"{dask / pool:.2f}",
+    small = max(n // 4, 8)
+    got: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+    points = {}
+    for size in (small, n):
+        exp = tmp / f"sobol-{size}.toml"
+        exp.write_text(_SOBOL.format(n=size))
+        for i in range(repeats if size == n else 1):
+            for label, flags in executors if i % 2 == 0 else executors[::-1]:
+                out = tmp / f"sobol-{size}-{flags[-1].replace(':', '')}-{i}"
+                r = json.loads(_run([sys.executable, "-c", _COORDINATOR_PROBE, str(exp), "--out", str(out), "-q",
+                                     *flags]).strip().splitlines()[-1])
+                m = json.loads((out / "manifest.json").read_text())
+                points[size] = m["points"]
+                reps = m["points"] * m["replications"]
+                got.setdefault((label, size), []).append((reps / r["seconds"], r["seconds"], r["maxrss_mb"]))
+                shutil.rmtree(out)
+
+    def median(xs: list[float]) -> float:
+        return statistics.median(xs)
+
+    rows = []
+    for size in (small, n):
+        for label, _ in executors:
+            runs = got[(label, size)]
+            rate = median([x[0] for x in runs])
+            each = "; runs: " + ", ".join(f"{x[0]:,.0f} ({x[1]:.0f} s)" for x in runs) if len(runs) > 1 else ""
+            rows.append({"figure": f"Sobol, 20 parameters, N = {size} ({points[size]:,} points x 50 reps), {label}",
+                         "measured": f"{rate:,.0f} reps/s" + (f" ({runs[0][1]:.0f} s)" if not each else each),
+                         "peer": f"coordinator peak RSS {max(x[2] for x in runs):.0f} MB"})
+    pool, dask = (median([x[0] for x in got[(label, n)]]) for label, _ in executors)
+    pairs = [d[0] / p[0] for p, d in zip(got[(executors[0][0], n)], got[(executors[1][0], n)])]
+    rows.append({"figure": f"Sobol N = {n}: Dask local:2 throughput / local pool", "measured": f"{dask / pool:.2f}"
+                 + (f" (medians; each pair: {', '.join(f'{r:.2f}' for r in pairs)})" if repeats > 1 else ""),
                  "target": ">= 0.90"})
-    for label in ("local pool, 2 workers", "--scheduler local:2"):
-        small, big = got[(label, max(n // 4, 8))][1], got[(label, n)][1]
-        rows.append({"figure": f"coordinator peak RSS, 4x the points ({label})", "measured": f"{big / small:.2f}x",
+    for label, _ in executors:
+        lo, hi = got[(label, small)][0][2], max(x[2] for x in got[(label, n)])
+        rows.append({"figure": f"coordinator peak RSS, 4x the points ({label})", "measured": f"{hi / lo:.2f}x",
                      "target": "flat (about 1x)"})
     return rows
 
@@ -273,6 +299,9 @@ def main() -> None:
     parts = ("mesa", "main", "compile", "sobol")
     ap.add_argument("parts", nargs="*", metavar="PART", help=f"any of {', '.join(parts)} [default: all]")
     ap.add_argument("--sobol-n", type=int, default=128, help="Sobol base sample N (the issue's study: 1024)")
+    ap.add_argument("--sobol-repeats", type=int, default=1, metavar="K",
+                    help="runs of the full-size study through each executor, alternating which goes first "
+                         "(the ratio is of the medians) [default: 1]")
     ap.add_argument("--json", type=Path, help="also save the figures here")
     args = ap.parse_args()
     unknown = [p for p in args.parts if p not in parts]
@@ -283,7 +312,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as d:
         tmp = Path(d)
         for part in args.parts or parts:
-            rows += bench_sobol(tmp, args.sobol_n) if part == "sobol" else globals()[f"bench_{part}"](tmp)
+            rows += bench_sobol(tmp, args.sobol_n, args.sobol_repeats) if part == "sobol" else globals()[f"bench_{part}"](tmp)
     keys = ["figure", "measured", "peer", "target", "today (issue 12)"]
     print(f"issue 12 figures ({os.cpu_count()} cores; load average at start {load[0]:.2f}, at end "
           f"{os.getloadavg()[0]:.2f}; timings best of several)\n")
