@@ -182,6 +182,9 @@ finally:
 
 
 def _run(cmd: list[str], env: dict | None = None) -> str:
+    # (as a user's machine runs it: Python keeps its compiled bytecode, which a sandbox's PYTHONDONTWRITEBYTECODE
+    # would have recompiled at every start for each module changed since it was last written)
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONDONTWRITEBYTECODE"}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(map(str, cmd))}\n{proc.stderr[-3000:]}")
