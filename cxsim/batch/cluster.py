@@ -59,7 +59,8 @@ _NO_MESSAGE_LOG = {"distributed.admin.low-level-log-length": 0}
 """Dask settings that keep no log of recent messages (nor of the scheduler's recent transitions).
 
 Dask keeps the last 1,000 messages of each connection for debugging, and a task's message
-holds its points' scenarios (about 100 KB for ten points): that log made the coordinator
+holds its points (their scenarios, about 100 KB for 80 points of a design that holds them,
+30 KB for the values of a larger one's): that log made the coordinator
 grow with the design's size, by up to 100 MB (and the scheduler, per worker). Set in the
 coordinator and in the ``local:N`` cluster's process.
 """
