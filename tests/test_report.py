@@ -248,3 +248,37 @@ def test_report_figures_same_bytes_with_a_helper_process(report, monkeypatch):
     monkeypatch.setattr(F, "_rendered", dies_in_helper)
     again = F.report_figures(c, workers=2)
     assert [(s.stem, s.png) for s in again] == [(s.stem, s.png) for s in alone]
+
+
+def test_options_table_and_legends_say_shared_things_once_and_describe_every_option_or_none(report):
+    """A count of futures shared by every option is said once above the table (which then fits the page).
+
+    A legend gives every option its description, or (if one is too long for it) none: no entry lacks what
+    its neighbours have.
+    """
+    from cxsim.compare.figures import _label
+
+    path, _ = report
+    html = path.read_text()
+    assert "Each option was simulated over the same 30 futures." in html
+    assert ">futures</th>" not in html
+    c = compare_run(path.parent.parent / "run", resamples=200)
+    names = [c.name(p) for p in c.point_ids]
+    c.summary["description"] = [f"option {i}: " + "x" * 50 for i in range(len(names))]  # 60 characters each
+    c.summary.loc[c.summary.index[-1], "description"] = "a" * 66  # (once dropped from the legend alone)
+    assert all(":" in _label(c, p, 200) for p in c.point_ids)
+    c.summary.loc[c.summary.index[-1], "description"] = "a" * 90  # too long for a legend: none has one
+    assert not any(":" in _label(c, p, 200) for p in c.point_ids)
+
+
+@pytest.mark.browser
+def test_report_options_table_fits_a_laptop_screen(report):
+    """At 1280 px wide the options table shows every column without scrolling sideways in its box."""
+    path, _ = report
+    with _chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        spare = page.evaluate("(() => { const box = document.querySelector('table.options').parentElement;"
+                              " return box.clientWidth - box.scrollWidth; })()")
+    assert spare >= 0

@@ -160,11 +160,13 @@ def _figure(title: str, subtitle: str, nrows: int = 1, ncols: int = 1, **kw):
 
 
 def _label(c: Comparison, p: int, width: int = 60) -> str:
-    # A legend carries a description only when it is short and the option's own (a shared one
-    # describes the organization; a long one squeezes the plot): the options table has them all.
+    # A legend carries the options' descriptions when they are their own (a shared one describes the
+    # organization) and every one is short (long ones squeeze the plot): all of them or none, so that
+    # no entry lacks what its neighbours have. The options table has them all.
     d = c.description(p)
-    own = c.summary["description"].astype(str).nunique() > 1
-    text = f"{c.name(p)}: {d}" if d and own and len(d) <= 60 else c.name(p)
+    descs = c.summary["description"].astype(str)
+    fit = descs.nunique() > 1 and descs.str.len().max() <= 72
+    text = f"{c.name(p)}: {d}" if d and fit else c.name(p)
     if p == c.baseline:
         text += " (baseline)"
     return "\n".join(textwrap.wrap(text, width, subsequent_indent="   "))

@@ -252,7 +252,11 @@ def _table_html(df: pd.DataFrame, num_cols=(), swatches: dict[str, str] | None =
 
 
 def _options_html(c: Comparison, names: dict[str, str]) -> list[str]:
-    """The options table; one shared description is said once above it instead of on every row."""
+    """The options table; a description or a count of futures shared by every option is said once above it.
+
+    (Said once, not on every row: the table then fits the page's width, 1,080 px, without
+    scrolling sideways to its last column.)
+    """
     tab = options_table(c)
     out = []
     descs = set(tab["description"].astype(str))
@@ -261,6 +265,10 @@ def _options_html(c: Comparison, names: dict[str, str]) -> list[str]:
         tab = tab.drop(columns="description")
         if d:
             out.append(f'<p class="note">Every option applies to the same organization: {_e(d)}</p>')
+    futures = set(tab["futures"])
+    if len(futures) == 1:
+        tab = tab.drop(columns="futures")
+        out.append(f'<p class="note">Each option was simulated over the same {futures.pop():,} futures.</p>')
     num = ("futures", "mean final adoption", "median weeks to 80% (futures that got there)", "never reached 80%")
     out.append(_table_html(tab, num_cols=num, swatches=names, cls="options"))
     return out
