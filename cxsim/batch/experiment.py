@@ -134,9 +134,12 @@ class Point:
     @property
     def scenario(self) -> Scenario:
         """The point's scenario (validated when the experiment loaded; rebuilt for large designs)."""
-        if self.held is not None:
-            return self.held
-        return self.base_scenario.with_overrides(self.values) if self.values else self.base_scenario
+        return self.held if self.held is not None else point_scenario(self.base_scenario, self.values)
+
+
+def point_scenario(base: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """A design point's scenario: its base scenario (``[fixed]`` applied) with the design's ``values``."""
+    return base.with_overrides(values) if values else base
 
 
 @dataclass

@@ -54,11 +54,13 @@ from ..provenance import command_line, git_commit, now_iso, package_versions
 from ..safeio import check_parents, naming
 from ..scenario import Scenario
 from ..simulate import STACK_REPLICATIONS
+from .designs import Lazy
 from .experiment import (
     MAX_CHUNK_ROWS,
     Experiment,
     Keep,
     experiment_from_dict,
+    point_scenario,
     point_values,
     scenario_from_record,
     scenario_record,
@@ -245,10 +247,7 @@ def task_scenarios(task: dict) -> list[list[tuple[int, Scenario]]]:
     bases = task["bases"]
 
     def scenario(spec) -> Scenario:
-        if isinstance(spec, Scenario):
-            return spec
-        b, values = spec
-        return bases[b].with_overrides(values) if values else bases[b]
+        return spec if isinstance(spec, Scenario) else point_scenario(bases[spec[0]], spec[1])
 
     return [[(p, scenario(spec)) for p, spec in items] for items in task["items"]]
 
@@ -657,7 +656,8 @@ def _execute(exp: Experiment, out: Path, manifest: dict, chunks: list[Chunk], wo
             else:
                 pool = _local_pool(n_workers, stream or sys.stderr)
             try:
-                for cid, tables in _run_tasks(pool, _Tasks(tasks, task), 2 * parallel):
+                # (each task's dict is made when it is sent: the coordinator never holds them all at once)
+                for cid, tables in _run_tasks(pool, Lazy(len(tasks), lambda i: task(tasks[i])), 2 * parallel):
                     finished(cid, tables, counted=False)
             except BaseException:
                 if own:
@@ -706,19 +706,6 @@ def default_workers(exp: Experiment, pending: Sequence[Chunk]) -> int:
     agents = max(1, len(sc.executives) + len(sc.departments)) if sc is not None else 1
     work = sum(c.size for c in pending) * max(exp.ticks, 1) * agents
     return 1 if work < SMALL_RUN_AGENT_WEEKS else os.cpu_count() or 1
-
-
-class _Tasks(Sequence):
-    """The tasks' dicts, each made when it is asked for (so the coordinator never holds them all at once)."""
-
-    def __init__(self, groups: list[list[Chunk]], make: Callable[[list[Chunk]], dict]):
-        self.groups, self.make = groups, make
-
-    def __len__(self) -> int:
-        return len(self.groups)
-
-    def __getitem__(self, i):
-        return self.make(self.groups[i])
 
 
 def _local_pool(n_workers: int, stream=None) -> Executor:
